@@ -1,0 +1,94 @@
+// HTTP routes on web-standard Request/Response (hono): health, readiness, metrics, the HTTPS fallback
+// for clients that cannot open a WebSocket, and whatever the analyzer and web view mount.
+import { getConnInfo } from '@hono/node-server/conninfo'
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { Logger } from 'pino'
+import type { ServerFrame } from '../sdk/src/protocol.ts'
+import type { Store } from '../store/index.ts'
+import type { Config } from './config.ts'
+import type { Ingest } from './ingest.ts'
+import { describeIssue, ingestRequestSchema } from './protocol.ts'
+import { ClientSession } from './session.ts'
+import type { CollectorMetrics } from './stats.ts'
+
+export interface AppDeps {
+  store: Store
+  ingest: Ingest
+  config: Config
+  log: Logger
+  metrics: CollectorMetrics
+  /** Further routes (analyzer API, web view), mounted after the collector's own. */
+  mount?: ReadonlyArray<(app: Hono) => void>
+}
+
+/** Builds the HTTP app. No I/O happens until a request arrives. */
+export function createApp(deps: AppDeps): Hono {
+  const { store, ingest, config, log, metrics } = deps
+  const app = new Hono()
+
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) return c.json({ error: err.message }, err.status)
+    log.error({ err, path: c.req.path }, 'request failed')
+    return c.json({ error: 'internal error' }, 500)
+  })
+
+  app.get('/healthz', (c) => c.json({ ok: true }))
+
+  app.get('/readyz', async (c) => {
+    const ping = await store.ping()
+    const overloaded = ingest.pendingFrames > config.maxPendingFrames
+    const ready = ping.ok && ingest.healthy && !overloaded
+    const body = {
+      ok: ready,
+      store: ping.ok ? 'ok' : ping.error,
+      writes: ingest.healthy ? 'ok' : 'failing',
+      pendingFrames: ingest.pendingFrames,
+    }
+    return c.json(body, ready ? 200 : 503)
+  })
+
+  metrics.registry.gauge('rtcpulse_pending_frames', 'Frames accepted but not yet stored (acks pending)', () => ingest.pendingFrames)
+  metrics.registry.gauge('rtcpulse_store_healthy', '1 while store writes succeed', () => (ingest.healthy ? 1 : 0))
+
+  app.get('/metrics', (c) => c.text(metrics.registry.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }))
+
+  // HTTPS fallback and sendBeacon target: one hello and a run of frames per request (sdk/PROTOCOL.md).
+  app.post('/v1/ingest', async (c) => {
+    const text = await c.req.text()
+    if (text.length > config.maxFrameBytes * 16) throw new HTTPException(413, { message: 'request too large' })
+    let body: unknown
+    try {
+      body = JSON.parse(text)
+    } catch {
+      throw new HTTPException(400, { message: 'body is not JSON' })
+    }
+    const parsed = ingestRequestSchema.safeParse(body)
+    if (!parsed.success) throw new HTTPException(400, { message: describeIssue(parsed.error) })
+    const errors: ServerFrame[] = []
+    let closed: { code: number; reason: string } | undefined
+    const ip = getConnInfo(c).remote.address ?? ''
+    const session = new ClientSession(deps, { ip, origin: c.req.header('origin') }, {
+      send: (f) => {
+        if (f.t === 'error') errors.push(f)
+      },
+      close: (code, reason) => (closed = { code, reason }),
+    })
+    if (!(await session.hello(parsed.data.hello))) {
+      const status = closed?.code === 4001 ? 401 : closed?.code === 4003 ? 403 : 503
+      return c.json({ error: closed?.reason ?? 'refused', errors }, status)
+    }
+    const writes: Promise<void>[] = []
+    for (const frame of parsed.data.frames) {
+      const w = session.frame(frame, JSON.stringify(frame))
+      if (w) writes.push(w)
+    }
+    const results = await Promise.allSettled(writes)
+    if (results.some((r) => r.status === 'rejected')) return c.json({ error: 'store unavailable', errors }, 503)
+    session.dispose()
+    return c.json({ seq: session.storedSeqs(), errors })
+  })
+
+  for (const m of deps.mount ?? []) m(app)
+  return app
+}

@@ -1,0 +1,73 @@
+// Stream authentication: HS256 JWTs (RFC 7519) minted by the app's backend with a key bound to one app.
+// The header's `kid` selects the key, so keys rotate by adding the new one before retiring the old.
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import type { SigningKey } from './config.ts'
+
+export interface TokenClaims {
+  /** App the token is for; must equal the key's app and the hello's app. */
+  app: string
+  /** Optional session scope. */
+  sess?: string
+  /** Expiry, seconds since the epoch. */
+  exp: number
+  iat?: number
+}
+
+export type AuthResult =
+  | { ok: true; claims: TokenClaims | undefined }
+  | { ok: false; code: 4001 | 4003; reason: string }
+
+const b64url = (buf: Buffer | string): string => Buffer.from(buf).toString('base64url')
+
+/** Mints a token for `claims` with `key` (HS256). `ttlSeconds` sets exp when claims.exp is absent. */
+export function mintToken(key: SigningKey, claims: Omit<TokenClaims, 'exp' | 'app'> & { exp?: number }, ttlSeconds = 3600): string {
+  const now = Math.floor(Date.now() / 1000)
+  const body: TokenClaims = { app: key.app, iat: now, ...claims, exp: claims.exp ?? now + ttlSeconds }
+  const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: key.kid }))
+  const payload = b64url(JSON.stringify(body))
+  const sig = createHmac('sha256', key.secret).update(`${head}.${payload}`).digest('base64url')
+  return `${head}.${payload}.${sig}`
+}
+
+/**
+ * Checks a hello's token against the keys: signature, expiry (with `skewSeconds` leeway), the key's app,
+ * and the session scope. In dev mode (no keys required) every hello is accepted. Never throws.
+ */
+export function verifyToken(
+  token: string | undefined,
+  hello: { app: string; session: string },
+  opts: { keys: readonly SigningKey[]; dev: boolean; now?: number; skewSeconds?: number },
+): AuthResult {
+  if (!token) return opts.dev ? { ok: true, claims: undefined } : { ok: false, code: 4001, reason: 'token required' }
+  const parts = token.split('.')
+  if (parts.length !== 3) return { ok: false, code: 4001, reason: 'malformed token' }
+  const [head, payload, sig] = parts as [string, string, string]
+  let header: { alg?: unknown; kid?: unknown }
+  let claims: Partial<TokenClaims>
+  try {
+    header = JSON.parse(Buffer.from(head, 'base64url').toString()) as typeof header
+    claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Partial<TokenClaims>
+  } catch {
+    return { ok: false, code: 4001, reason: 'malformed token' }
+  }
+  if (header.alg !== 'HS256') return { ok: false, code: 4001, reason: 'unsupported token algorithm' }
+  const key = opts.keys.find((k) => k.kid === header.kid)
+  if (!key) return { ok: false, code: 4001, reason: 'unknown key id' }
+  const expected = createHmac('sha256', key.secret).update(`${head}.${payload}`).digest()
+  const given = Buffer.from(sig, 'base64url')
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    return { ok: false, code: 4001, reason: 'bad signature' }
+  }
+  const now = opts.now ?? Math.floor(Date.now() / 1000)
+  if (typeof claims.exp !== 'number' || claims.exp + (opts.skewSeconds ?? 30) < now) {
+    return { ok: false, code: 4001, reason: 'token expired' }
+  }
+  // A key can only vouch for its own app, whatever the token claims.
+  if (claims.app !== key.app || hello.app !== key.app) {
+    return { ok: false, code: 4003, reason: `token is not valid for app ${hello.app}` }
+  }
+  if (claims.sess !== undefined && claims.sess !== hello.session) {
+    return { ok: false, code: 4003, reason: 'token is scoped to another session' }
+  }
+  return { ok: true, claims: claims as TokenClaims }
+}

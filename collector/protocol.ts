@@ -1,0 +1,108 @@
+// Runtime validation of every client frame. Each schema is tied to the SDK's declaration with `satisfies`,
+// so a field added on one side only fails to compile. Everything that reaches storage went through here.
+import { z } from 'zod'
+import type {
+  ChannelFrame,
+  ClientFrame,
+  EventFrame,
+  HelloFrame,
+  IngestRequest,
+  StatValue,
+  StatsFrame,
+} from '../sdk/src/protocol.ts'
+import { PROTOCOL_VERSION } from '../sdk/src/protocol.ts'
+
+// Identifiers end up as ClickHouse key columns and in logs: bounded and printable.
+const id = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+const ts = z.number().finite().min(0)
+
+const statValue = z.union([
+  z.number(),
+  z.string().max(4096),
+  z.boolean(),
+  z.record(z.string().max(64), z.number()),
+]) satisfies z.ZodType<StatValue>
+
+const statsPatch = z.record(z.string().min(1).max(64), statValue.nullable())
+
+export const helloSchema = z.strictObject({
+  t: z.literal('hello'),
+  v: z.number().int(),
+  token: z.string().max(4096).optional(),
+  app: id,
+  session: id,
+  peer: id,
+  user: id.optional(),
+  sdk: z.string().max(64),
+  ua: z.string().max(512).optional(),
+  meta: z.record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean()])).optional(),
+}) satisfies z.ZodType<HelloFrame>
+
+export const statsSchema = z.strictObject({
+  t: z.literal('stats'),
+  pc: id,
+  seq,
+  ts,
+  key: z.boolean().optional(),
+  d: z.record(z.string().min(1).max(256), statsPatch),
+  rm: z.array(z.string().max(256)).max(10_000).optional(),
+  gap: z.number().int().min(0).optional(),
+}) satisfies z.ZodType<StatsFrame>
+
+export const eventSchema = z.strictObject({
+  t: z.literal('event'),
+  pc: id,
+  seq,
+  ts,
+  name: z.string().min(1).max(128),
+  data: z.record(z.string(), z.unknown()).optional(),
+}) satisfies z.ZodType<EventFrame>
+
+export const channelFrameSchema = z.discriminatedUnion('t', [statsSchema, eventSchema]) satisfies z.ZodType<ChannelFrame>
+export const clientFrameSchema = z.discriminatedUnion('t', [
+  helloSchema,
+  statsSchema,
+  eventSchema,
+]) satisfies z.ZodType<ClientFrame>
+
+export const ingestRequestSchema = z.strictObject({
+  hello: helloSchema,
+  frames: z.array(channelFrameSchema).max(10_000),
+}) satisfies z.ZodType<IngestRequest>
+
+export type ParseResult =
+  | { ok: true; frame: ClientFrame }
+  | { ok: false; code: 'bad_json' | 'bad_frame' | 'unsupported_version'; message: string }
+
+/** Parses and validates one text frame. Never throws; the message names the first offending path. */
+export function parseClientFrame(text: string): ParseResult {
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (err) {
+    return { ok: false, code: 'bad_json', message: (err as Error).message }
+  }
+  const res = clientFrameSchema.safeParse(raw)
+  if (!res.success) return { ok: false, code: 'bad_frame', message: describeIssue(res.error) }
+  if (res.data.t === 'hello' && res.data.v !== PROTOCOL_VERSION) {
+    return {
+      ok: false,
+      code: 'unsupported_version',
+      message: `protocol version ${res.data.v} is not supported; this collector speaks v${PROTOCOL_VERSION}`,
+    }
+  }
+  return { ok: true, frame: res.data }
+}
+
+/** One line naming the first issue and its path, e.g. `seq: expected number, received string`. */
+export function describeIssue(error: z.ZodError): string {
+  const first = error.issues[0]
+  if (!first) return 'invalid frame'
+  const path = first.path.length ? first.path.join('.') : '(frame)'
+  return `${path}: ${first.message}`
+}

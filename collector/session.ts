@@ -1,0 +1,254 @@
+// One client's stream: hello, resume, per-pc sequence checks, delta decoding, derivation, rows, acks.
+// Transport-free: the WebSocket handler (stream.ts) and the HTTP fallback (`POST /v1/ingest`) both drive
+// it through `hello()` and `frame()`, and receive server frames through `out`.
+import type { Logger } from 'pino'
+import { applyDelta } from '../sdk/src/delta.ts'
+import type { StatsState } from '../sdk/src/delta.ts'
+import { MONITOR_CHANNEL, PROTOCOL_VERSION } from '../sdk/src/protocol.ts'
+import type { ChannelFrame, ErrorCode, HelloFrame, ServerFrame } from '../sdk/src/protocol.ts'
+import type { Store } from '../store/index.ts'
+import { verifyToken } from './auth.ts'
+import type { Config } from './config.ts'
+import { deriveSecond } from './derive.ts'
+import type { Snapshot } from './derive.ts'
+import type { Ingest, RowSet } from './ingest.ts'
+import type { CollectorMetrics } from './stats.ts'
+import { parseUserAgent } from './user-agent.ts'
+
+export interface SessionDeps {
+  store: Store
+  ingest: Ingest
+  config: Pick<Config, 'dev' | 'keys' | 'allowedOrigins' | 'maxPcsPerConnection' | 'maxFrameBytes' | 'maxFramesPerSecond'>
+  log: Logger
+  metrics: CollectorMetrics
+}
+
+export interface SessionOutput {
+  send(frame: ServerFrame): void
+  close(code: number, reason: string): void
+}
+
+interface Channel {
+  /** Highest seq accepted on this connection (0: none yet). */
+  lastSeq: number
+  /** Highest seq known to be stored (from welcome, then from acks). */
+  stored: number
+  /** Highest stored seq already acknowledged to the client. */
+  acked: number
+  /** Decoded report; undefined until a keyframe arrives. */
+  state: StatsState | undefined
+  snapshot: Snapshot | undefined
+}
+
+type Identity = { app: string; session: string; peer: string }
+
+// Resume point per pc: every frame is in raw_frames, written last in each batch (ingest.ts).
+const RESUME_SQL = `SELECT pc_id, max(seq) AS seq FROM raw_frames
+  WHERE app_id = {app:String} AND session_id = {session:String} AND peer_id = {peer:String}
+  GROUP BY pc_id`
+
+export class ClientSession {
+  private id: Identity | undefined
+  private readonly channels = new Map<string, Channel>()
+  private ackScheduled = false
+  private closed = false
+
+  constructor(
+    private readonly deps: SessionDeps,
+    private readonly client: { ip: string; origin: string | undefined },
+    private readonly out: SessionOutput,
+  ) {}
+
+  get identity(): Identity | undefined {
+    return this.id
+  }
+
+  /** Authenticates and loads resume points; sends `welcome` or closes. Resolves false when refused. */
+  async hello(frame: HelloFrame): Promise<boolean> {
+    const { config, metrics, log } = this.deps
+    const auth = verifyToken(frame.token, frame, config)
+    if (!auth.ok) {
+      metrics.rejected.inc({ reason: auth.code === 4001 ? 'unauthenticated' : 'forbidden' })
+      this.fail(auth.code === 4001 ? 'unauthenticated' : 'forbidden', auth.reason)
+      this.out.close(auth.code, auth.reason)
+      return false
+    }
+    const allowed = config.allowedOrigins.get(frame.app)
+    if (allowed && this.client.origin && !allowed.includes('*') && !allowed.includes(this.client.origin)) {
+      metrics.rejected.inc({ reason: 'origin' })
+      this.fail('forbidden', `origin ${this.client.origin} is not allowed for app ${frame.app}`)
+      this.out.close(4003, 'origin not allowed')
+      return false
+    }
+    const id = { app: frame.app, session: frame.session, peer: frame.peer }
+    let resume: { pc_id: string; seq: number }[]
+    try {
+      resume = await this.deps.store.query(RESUME_SQL, id)
+    } catch (err) {
+      log.warn({ err }, 'cannot read resume points; refusing the stream until the store answers')
+      this.fail('store_unavailable', 'storage is unavailable; retry later')
+      this.out.close(1013, 'store unavailable')
+      return false
+    }
+    this.id = id
+    const welcome: Record<string, number> = {}
+    for (const r of resume) {
+      welcome[r.pc_id] = r.seq
+      this.channels.set(r.pc_id, { lastSeq: 0, stored: r.seq, acked: r.seq, state: undefined, snapshot: undefined })
+    }
+    const ua = parseUserAgent(frame.ua ?? '')
+    const meta: Record<string, string> = {}
+    for (const [k, v] of Object.entries(frame.meta ?? {})) meta[k] = String(v)
+    // The peer row is metadata: it is written with the next batch but gates no ack.
+    void this.deps.ingest
+      .add({
+        peers: [
+          {
+            app_id: id.app,
+            session_id: id.session,
+            peer_id: id.peer,
+            user_id: frame.user ?? '',
+            sdk_version: frame.sdk,
+            user_agent: frame.ua ?? '',
+            browser: ua.browser,
+            os: ua.os,
+            metadata: meta,
+            remote_addr: this.client.ip,
+            connected_at: Date.now(),
+          },
+        ],
+      }, 0)
+      .catch(() => {})
+    this.out.send({
+      t: 'welcome',
+      v: PROTOCOL_VERSION,
+      resume: welcome,
+      limits: { maxFrameBytes: config.maxFrameBytes, maxFramesPerSecond: config.maxFramesPerSecond },
+    })
+    return true
+  }
+
+  /**
+   * Handles one validated channel frame; `text` is its JSON as received (kept for forensics). Returns the
+   * store promise of an accepted frame, or undefined when the frame was a duplicate or refused.
+   */
+  frame(frame: ChannelFrame, text: string): Promise<void> | undefined {
+    const id = this.id
+    if (!id) {
+      this.fail('hello_required', 'the first frame must be hello')
+      return undefined
+    }
+    let ch = this.channels.get(frame.pc)
+    if (!ch) {
+      if (this.channels.size >= this.deps.config.maxPcsPerConnection && frame.pc !== MONITOR_CHANNEL) {
+        this.deps.metrics.rejected.inc({ reason: 'too_many_pcs' })
+        this.fail('too_many_pcs', `at most ${this.deps.config.maxPcsPerConnection} peer connections per monitor`, frame)
+        return undefined
+      }
+      ch = { lastSeq: 0, stored: 0, acked: 0, state: undefined, snapshot: undefined }
+      this.channels.set(frame.pc, ch)
+    }
+    const isStats = frame.t === 'stats'
+
+    if (frame.seq <= ch.stored) {
+      // Already stored (a resend after reconnect). A keyframe still primes the decoder so the deltas
+      // that follow decode and the first new second gets its rates.
+      if (isStats && (frame.key || (ch.state && frame.seq === ch.lastSeq + 1))) this.decode(ch, frame)
+      ch.lastSeq = Math.max(ch.lastSeq, frame.seq)
+      // No ack needed: `welcome` already told the client this seq is stored.
+      this.deps.metrics.duplicates.inc()
+      return undefined
+    }
+    if (ch.lastSeq > 0 && frame.seq <= ch.lastSeq) {
+      this.deps.metrics.rejected.inc({ reason: 'seq_regression' })
+      this.fail('seq_regression', `seq ${frame.seq} is not after ${ch.lastSeq}`, frame)
+      return undefined
+    }
+    const expected = Math.max(ch.lastSeq, ch.stored) + 1
+    const skipped = frame.seq - expected
+    if (skipped > 0 && (ch.lastSeq > 0 || ch.stored > 0) && skipped > (isStats ? (frame.gap ?? 0) : 0)) {
+      this.deps.metrics.rejected.inc({ reason: 'seq_gap' })
+      this.fail('seq_gap', `seq ${frame.seq} skips ${skipped} frame(s) after ${expected - 1}`, frame)
+      return undefined
+    }
+    if (isStats && !frame.key && !ch.state) {
+      this.deps.metrics.rejected.inc({ reason: 'keyframe_required' })
+      this.fail('seq_gap', `seq ${frame.seq} is a delta but no keyframe preceded it on this connection`, frame)
+      return undefined
+    }
+    ch.lastSeq = frame.seq
+    const base = { app_id: id.app, session_id: id.session, peer_id: id.peer, pc_id: frame.pc }
+    const ts = Math.round(frame.ts)
+    const rows: RowSet = {
+      raw_frames: [{ ...base, seq: frame.seq, ts, type: frame.t, gap: isStats ? (frame.gap ?? 0) : 0, frame: text }],
+    }
+    if (isStats) {
+      const derived = this.decode(ch, frame)
+      rows.stream_seconds = derived.streams.map((s) => ({ ...base, ...s, seq: frame.seq, ts }))
+      if (derived.transport) rows.transport_seconds = [{ ...base, ...derived.transport, seq: frame.seq, ts }]
+    } else {
+      rows.events = [
+        { ...base, seq: frame.seq, ts, name: frame.name, data: frame.data ? JSON.stringify(frame.data) : '' },
+      ]
+    }
+    this.deps.metrics.frames.inc({ type: frame.t })
+    const pc = frame.pc
+    const seq = frame.seq
+    const stored = this.deps.ingest.add(rows)
+    stored.then(
+      () => this.markStored(pc, seq),
+      () => {},
+    )
+    return stored
+  }
+
+  /** Sends an error frame for a refused frame; the connection stays open. */
+  fail(code: ErrorCode, message: string, frame?: { pc: string; seq: number }): void {
+    this.out.send({ t: 'error', code, message, ...(frame ? { pc: frame.pc, seq: frame.seq } : {}) })
+  }
+
+  /** Stops acks after the socket is gone. */
+  dispose(): void {
+    this.closed = true
+  }
+
+  /** Highest stored seq per pc, for the HTTP fallback's response. */
+  storedSeqs(): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const [pc, ch] of this.channels) if (ch.stored > 0) out[pc] = ch.stored
+    return out
+  }
+
+  private decode(ch: Channel, frame: ChannelFrame & { t: 'stats' }): ReturnType<typeof deriveSecond> {
+    ch.state = applyDelta(ch.state ?? new Map(), frame)
+    const derived = deriveSecond(ch.state, frame.ts, ch.snapshot)
+    ch.snapshot = derived.snapshot
+    return derived
+  }
+
+  private markStored(pc: string, seq: number): void {
+    const ch = this.channels.get(pc)
+    if (!ch || seq <= ch.stored) return
+    ch.stored = seq
+    this.scheduleAck()
+  }
+
+  private scheduleAck(): void {
+    if (this.ackScheduled || this.closed) return
+    this.ackScheduled = true
+    // Coalesce: one ack frame per tick covers every pc that advanced.
+    setImmediate(() => {
+      this.ackScheduled = false
+      if (this.closed) return
+      const seq: Record<string, number> = {}
+      let any = false
+      for (const [pc, ch] of this.channels) {
+        if (ch.stored > ch.acked) {
+          seq[pc] = ch.acked = ch.stored
+          any = true
+        }
+      }
+      if (any) this.out.send({ t: 'ack', seq })
+    })
+  }
+}

@@ -1,0 +1,134 @@
+// Delta encoding of getStats() reports. The SDK encodes, the collector decodes with the same module,
+// so the two can never disagree about what a frame means. No I/O, no DOM, no Node: plain data in and out.
+//
+// State model: stats id -> fields, without `id` (it is the key) and without `timestamp` when it equals
+// the report's timestamp, which it does for nearly every object libwebrtc emits (webrtc-stats §5: all
+// stats of one getStats() call share one timestamp). An object whose only change is the timestamp
+// therefore costs nothing on the wire.
+
+import type { StatValue, StatsFrame, StatsPatch } from './protocol.ts'
+
+export type StatsObject = Record<string, StatValue>
+/** Decoded report: stats id -> fields (see the state model above). */
+export type StatsState = Map<string, StatsObject>
+
+/** Anything with the shape of an RTCStatsReport: iterating values gives stats dictionaries. */
+export interface ReportLike {
+  forEach(cb: (value: { id: string; timestamp?: number; [k: string]: unknown }) => void): void
+}
+
+function sameValue(a: StatValue | undefined, b: StatValue): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  const ka = Object.keys(a)
+  if (ka.length !== Object.keys(b).length) return false
+  for (const k of ka) if (a[k] !== b[k]) return false
+  return true
+}
+
+function isStatValue(v: unknown): v is StatValue {
+  const t = typeof v
+  return t === 'number' || t === 'string' || t === 'boolean' || (t === 'object' && v !== null && !Array.isArray(v))
+}
+
+/** Normalises one report into the state model; drops fields that are not stats values (undefined, arrays). */
+export function normalizeReport(report: ReportLike, ts: number): StatsState {
+  const state: StatsState = new Map()
+  report.forEach((stat) => {
+    const obj: StatsObject = {}
+    for (const k in stat) {
+      if (k === 'id') continue
+      const v = stat[k]
+      if (k === 'timestamp' && v === ts) continue
+      if (isStatValue(v)) obj[k] = v
+    }
+    state.set(stat.id, obj)
+  })
+  return state
+}
+
+export interface EncodedDelta {
+  key: boolean
+  d: Record<string, StatsPatch>
+  rm: string[]
+}
+
+/**
+ * Encodes `next` against `prev`: changed or added fields per id, `null` for removed fields, removed ids in
+ * `rm`. Without `prev` the result is a keyframe holding every object in full. Never throws.
+ */
+export function encodeDelta(prev: StatsState | undefined, next: StatsState): EncodedDelta {
+  const d: Record<string, StatsPatch> = {}
+  const rm: string[] = []
+  if (!prev) {
+    for (const [id, obj] of next) d[id] = { ...obj }
+    return { key: true, d, rm }
+  }
+  for (const [id, obj] of next) {
+    const old = prev.get(id)
+    if (!old) {
+      d[id] = { ...obj }
+      continue
+    }
+    let patch: StatsPatch | undefined
+    for (const k in obj) {
+      const v = obj[k] as StatValue
+      if (!sameValue(old[k], v)) (patch ??= {})[k] = v
+    }
+    for (const k in old) if (!(k in obj)) (patch ??= {})[k] = null
+    if (patch) d[id] = patch
+  }
+  for (const id of prev.keys()) if (!next.has(id)) rm.push(id)
+  return { key: false, d, rm }
+}
+
+/**
+ * Applies a stats frame to `state` in place and returns it (a keyframe starts from empty). Patches are
+ * trusted to be validated already (collector/protocol.ts); an unknown id in a patch creates the object.
+ */
+export function applyDelta(state: StatsState, frame: Pick<StatsFrame, 'key' | 'd' | 'rm'>): StatsState {
+  if (frame.key) state.clear()
+  if (frame.rm) for (const id of frame.rm) state.delete(id)
+  for (const id in frame.d) {
+    const patch = frame.d[id] as StatsPatch
+    let obj = state.get(id)
+    if (!obj) state.set(id, (obj = {}))
+    for (const k in patch) {
+      const v = patch[k]
+      if (v === null || v === undefined) delete obj[k]
+      else obj[k] = v
+    }
+  }
+  return state
+}
+
+/** Merges delta `b` (later) into delta `a` (earlier): the result applied once equals applying a then b. */
+export function mergeDelta(a: EncodedDelta, b: EncodedDelta): EncodedDelta {
+  if (b.key) return b
+  const d: Record<string, StatsPatch> = { ...a.d }
+  const removed = new Set(a.rm)
+  for (const id of b.rm) {
+    removed.add(id)
+    delete d[id]
+  }
+  for (const id in b.d) {
+    const patch = b.d[id] as StatsPatch
+    // Removed by `a` then re-added by `b`: the id stays in `rm` (applied first), so the new object does
+    // not inherit the old one's fields.
+    d[id] = removed.has(id) ? { ...patch } : { ...d[id], ...patch }
+  }
+  return { key: a.key, d, rm: a.key ? [] : [...removed] }
+}
+
+/** A full stats object with `id` and `timestamp` restored, as getStats() returned it. */
+export function materialize(state: StatsState, id: string, ts: number): StatsObject & { id: string } {
+  const obj = state.get(id)
+  return { timestamp: ts, ...obj, id }
+}
+
+/** Copies a state deeply enough that later `applyDelta` calls on either copy do not affect the other. */
+export function cloneState(state: StatsState): StatsState {
+  const out: StatsState = new Map()
+  for (const [id, obj] of state) out.set(id, { ...obj })
+  return out
+}
