@@ -41,7 +41,12 @@ async function start(args: string[]): Promise<void> {
     },
   })
   if (values.help) {
-    process.stdout.write(USAGE + '\nenvironment:\n' + CONFIG_VARS.map(([n, d, m]) => `  ${n.padEnd(32)} ${d.padEnd(10)} ${m}`).join('\n') + '\n')
+    process.stdout.write(
+      USAGE +
+        '\nenvironment:\n' +
+        CONFIG_VARS.map(([n, d, m]) => `  ${n.padEnd(32)} ${d.padEnd(10)} ${m}`).join('\n') +
+        '\n',
+    )
     return
   }
   const env: Record<string, string | undefined> = { ...process.env }
@@ -51,7 +56,9 @@ async function start(args: string[]): Promise<void> {
   }
   if (values.dev) env.RTCPULSE_DEV = '1'
   const running = await startCollector(env, plugins)
-  process.stdout.write(`rtcpulse collector listening on ${running.url} (stream: ${running.url.replace(/^http/, 'ws')}/v1/stream)\n`)
+  process.stdout.write(
+    `rtcpulse collector listening on ${running.url} (stream: ${running.url.replace(/^http/, 'ws')}/v1/stream)\n`,
+  )
   const shutdown = (signal: string): void => {
     process.stdout.write(`${signal}: flushing and closing\n`)
     void running.stop().then(() => process.exit(0))
@@ -63,11 +70,17 @@ async function start(args: string[]): Promise<void> {
 function token(args: string[]): void {
   const { values } = parseArgs({
     args,
-    options: { app: { type: 'string' }, session: { type: 'string' }, ttl: { type: 'string' }, kid: { type: 'string' } },
+    options: {
+      app: { type: 'string' },
+      session: { type: 'string' },
+      ttl: { type: 'string' },
+      kid: { type: 'string' },
+    },
   })
   const config = loadConfig({ ...process.env, RTCPULSE_DEV: process.env.RTCPULSE_KEYS ? '0' : '1' })
   const key = config.keys.find((k) => k.app === values.app && (!values.kid || k.kid === values.kid))
-  if (!values.app || !key) throw new ConfigError(`no key in RTCPULSE_KEYS for app ${values.app ?? '(give --app)'}`)
+  if (!values.app || !key)
+    throw new ConfigError(`no key in RTCPULSE_KEYS for app ${values.app ?? '(give --app)'}`)
   const ttl = values.ttl ? Number(values.ttl) : 3600
   process.stdout.write(mintToken(key, values.session ? { sess: values.session } : {}, ttl) + '\n')
 }
@@ -79,7 +92,7 @@ export async function main(argv: string[]): Promise<void> {
     if (command === 'start') await start(rest)
     else if (command === 'token') token(rest)
     else if (command === 'analyze') {
-      const mod = (await import('../analyzer/cli.ts')) as { analyzeCommand: (args: string[]) => Promise<void> }
+      const mod = (await import('../analyzer/cli.ts'))
       await mod.analyzeCommand(rest)
     } else {
       process.stdout.write(USAGE)

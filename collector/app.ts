@@ -48,15 +48,24 @@ export function createApp(deps: AppDeps): Hono {
     return c.json(body, ready ? 200 : 503)
   })
 
-  metrics.registry.gauge('rtcpulse_pending_frames', 'Frames accepted but not yet stored (acks pending)', () => ingest.pendingFrames)
-  metrics.registry.gauge('rtcpulse_store_healthy', '1 while store writes succeed', () => (ingest.healthy ? 1 : 0))
+  metrics.registry.gauge(
+    'rtcpulse_pending_frames',
+    'Frames accepted but not yet stored (acks pending)',
+    () => ingest.pendingFrames,
+  )
+  metrics.registry.gauge('rtcpulse_store_healthy', '1 while store writes succeed', () =>
+    ingest.healthy ? 1 : 0,
+  )
 
-  app.get('/metrics', (c) => c.text(metrics.registry.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }))
+  app.get('/metrics', (c) =>
+    c.text(metrics.registry.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }),
+  )
 
   // HTTPS fallback and sendBeacon target: one hello and a run of frames per request (sdk/PROTOCOL.md).
   app.post('/v1/ingest', async (c) => {
     const text = await c.req.text()
-    if (text.length > config.maxFrameBytes * 16) throw new HTTPException(413, { message: 'request too large' })
+    if (text.length > config.maxFrameBytes * 16)
+      throw new HTTPException(413, { message: 'request too large' })
     let body: unknown
     try {
       body = JSON.parse(text)
@@ -68,12 +77,16 @@ export function createApp(deps: AppDeps): Hono {
     const errors: ServerFrame[] = []
     let closed: { code: number; reason: string } | undefined
     const ip = getConnInfo(c).remote.address ?? ''
-    const session = new ClientSession(deps, { ip, origin: c.req.header('origin') }, {
-      send: (f) => {
-        if (f.t === 'error') errors.push(f)
+    const session = new ClientSession(
+      deps,
+      { ip, origin: c.req.header('origin') },
+      {
+        send: (f) => {
+          if (f.t === 'error') errors.push(f)
+        },
+        close: (code, reason) => (closed = { code, reason }),
       },
-      close: (code, reason) => (closed = { code, reason }),
-    })
+    )
     if (!(await session.hello(parsed.data.hello))) {
       const status = closed?.code === 4001 ? 401 : closed?.code === 4003 ? 403 : 503
       return c.json({ error: closed?.reason ?? 'refused', errors }, status)
@@ -84,7 +97,8 @@ export function createApp(deps: AppDeps): Hono {
       if (w) writes.push(w)
     }
     const results = await Promise.allSettled(writes)
-    if (results.some((r) => r.status === 'rejected')) return c.json({ error: 'store unavailable', errors }, 503)
+    if (results.some((r) => r.status === 'rejected'))
+      return c.json({ error: 'store unavailable', errors }, 503)
     session.dispose()
     return c.json({ seq: session.storedSeqs(), errors })
   })

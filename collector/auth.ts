@@ -14,13 +14,16 @@ export interface TokenClaims {
 }
 
 export type AuthResult =
-  | { ok: true; claims: TokenClaims | undefined }
-  | { ok: false; code: 4001 | 4003; reason: string }
+  { ok: true; claims: TokenClaims | undefined } | { ok: false; code: 4001 | 4003; reason: string }
 
 const b64url = (buf: Buffer | string): string => Buffer.from(buf).toString('base64url')
 
 /** Mints a token for `claims` with `key` (HS256). `ttlSeconds` sets exp when claims.exp is absent. */
-export function mintToken(key: SigningKey, claims: Omit<TokenClaims, 'exp' | 'app'> & { exp?: number }, ttlSeconds = 3600): string {
+export function mintToken(
+  key: SigningKey,
+  claims: Omit<TokenClaims, 'exp' | 'app'> & { exp?: number },
+  ttlSeconds = 3600,
+): string {
   const now = Math.floor(Date.now() / 1000)
   const body: TokenClaims = { app: key.app, iat: now, ...claims, exp: claims.exp ?? now + ttlSeconds }
   const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: key.kid }))
@@ -38,7 +41,8 @@ export function verifyToken(
   hello: { app: string; session: string },
   opts: { keys: readonly SigningKey[]; dev: boolean; now?: number; skewSeconds?: number },
 ): AuthResult {
-  if (!token) return opts.dev ? { ok: true, claims: undefined } : { ok: false, code: 4001, reason: 'token required' }
+  if (!token)
+    return opts.dev ? { ok: true, claims: undefined } : { ok: false, code: 4001, reason: 'token required' }
   const parts = token.split('.')
   if (parts.length !== 3) return { ok: false, code: 4001, reason: 'malformed token' }
   const [head, payload, sig] = parts as [string, string, string]

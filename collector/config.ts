@@ -45,7 +45,9 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
   if (raw === undefined || raw === '') return def
   const v = Number(raw)
   if (!Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: expected an integer from ${min} to ${max}`)
+    throw new ConfigError(
+      `${name}=${JSON.stringify(raw)} is invalid: expected an integer from ${min} to ${max}`,
+    )
   }
   return v
 }
@@ -80,7 +82,10 @@ function parseOrigins(raw: string | undefined): Map<string, string[]> {
     if (!app?.trim() || !list) {
       throw new ConfigError('RTCPULSE_ALLOWED_ORIGINS is invalid: expected app=origin1,origin2;app2=origin3')
     }
-    out.set(app.trim(), list.split(',').map((o) => o.trim()))
+    out.set(
+      app.trim(),
+      list.split(',').map((o) => o.trim()),
+    )
   }
   return out
 }
@@ -89,7 +94,9 @@ function parseOrigins(raw: string | undefined): Map<string, string[]> {
 export function loadConfig(env: Env): Config {
   const logLevel = (env.LOG_LEVEL ?? 'info') as LogLevel
   if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)} is invalid: expected one of ${LOG_LEVELS.join(', ')}`)
+    throw new ConfigError(
+      `LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)} is invalid: expected one of ${LOG_LEVELS.join(', ')}`,
+    )
   }
   const url = env.CLICKHOUSE_URL
   if (url !== undefined && url !== '') {
@@ -100,12 +107,16 @@ export function loadConfig(env: Env): Config {
       throw new ConfigError(`CLICKHOUSE_URL=${JSON.stringify(url)} is invalid: expected http(s)://host:port`)
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new ConfigError(`CLICKHOUSE_URL=${JSON.stringify(url)} is invalid: expected an http:// or https:// URL`)
+      throw new ConfigError(
+        `CLICKHOUSE_URL=${JSON.stringify(url)} is invalid: expected an http:// or https:// URL`,
+      )
     }
   }
   const database = env.CLICKHOUSE_DATABASE || 'rtcpulse'
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) {
-    throw new ConfigError(`CLICKHOUSE_DATABASE=${JSON.stringify(database)} is invalid: expected letters, digits and _`)
+    throw new ConfigError(
+      `CLICKHOUSE_DATABASE=${JSON.stringify(database)} is invalid: expected letters, digits and _`,
+    )
   }
   const certFile = env.TLS_CERT || undefined
   const keyFile = env.TLS_KEY || undefined
@@ -125,7 +136,9 @@ export function loadConfig(env: Env): Config {
     host,
     dataDir: env.RTCPULSE_DATA_DIR || './data',
     database,
-    clickhouse: url ? { url, username: env.CLICKHOUSE_USER || 'default', password: env.CLICKHOUSE_PASSWORD ?? '' } : undefined,
+    clickhouse: url
+      ? { url, username: env.CLICKHOUSE_USER || 'default', password: env.CLICKHOUSE_PASSWORD ?? '' }
+      : undefined,
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
     logLevel,
     dev,
@@ -155,13 +168,21 @@ export const CONFIG_VARS: ReadonlyArray<[name: string, def: string, meaning: str
   ['LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent'],
   ['RTCPULSE_DEV', 'false', 'insecure development mode: accept streams without a token (--dev)'],
   ['RTCPULSE_KEYS', '(unset)', 'token signing keys, kid:app:secret,… (required unless --dev)'],
-  ['RTCPULSE_ALLOWED_ORIGINS', '(unset)', 'browser origins per app: app=https://a.example,https://b.example;app2=*'],
+  [
+    'RTCPULSE_ALLOWED_ORIGINS',
+    '(unset)',
+    'browser origins per app: app=https://a.example,https://b.example;app2=*',
+  ],
   ['RTCPULSE_BATCH_ROWS', '20000', 'rows that trigger a batch write'],
   ['RTCPULSE_BATCH_MS', '200', 'longest a row waits before its batch is written (ms)'],
   ['RTCPULSE_MAX_FRAME_BYTES', '262144', 'largest accepted frame; larger closes with 1009'],
   ['RTCPULSE_MAX_FRAMES_PER_SECOND', '50', 'frames per second per connection; more closes with 4029'],
   ['RTCPULSE_MAX_PCS', '32', 'peer connections per monitor connection'],
   ['RTCPULSE_MAX_CONNECTIONS_PER_IP', '1000', 'concurrent streams per client IP; more closes with 4029'],
-  ['RTCPULSE_MAX_PENDING_FRAMES', '200000', 'frames held unstored in memory before clients are pushed back (1013)'],
+  [
+    'RTCPULSE_MAX_PENDING_FRAMES',
+    '200000',
+    'frames held unstored in memory before clients are pushed back (1013)',
+  ],
   ['RTCPULSE_ANALYZER', 'true', 'run the analyzer inside the collector process'],
 ]

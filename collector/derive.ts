@@ -110,7 +110,12 @@ interface Pair {
   dt: number
 }
 
-function pairOf(state: StatsState, snap: Snapshot | undefined, id: string | undefined, ts: number): Pair | undefined {
+function pairOf(
+  state: StatsState,
+  snap: Snapshot | undefined,
+  id: string | undefined,
+  ts: number,
+): Pair | undefined {
   if (!id) return undefined
   const cur = state.get(id)
   if (!cur) return undefined
@@ -169,7 +174,8 @@ function outbound(
   }
   const framesKey = num(obj, 'framesSent') !== undefined ? 'framesSent' : 'framesEncoded'
   const packets = rate(p, 'packetsSent')
-  const remoteChanged = remote?.prev !== undefined && num(remote.cur, 'timestamp') !== num(remote.prev, 'timestamp')
+  const remoteChanged =
+    remote?.prev !== undefined && num(remote.cur, 'timestamp') !== num(remote.prev, 'timestamp')
   return {
     stream_id: id,
     direction: 'outbound',
@@ -181,15 +187,24 @@ function outbound(
     active: obj.active !== false && (packets ?? 0) > 0 ? 1 : 0,
     // webrtc-stats §7.9: bytesSent counts retransmissions too; media bitrate excludes them.
     bitrate_bps: round(bytes === undefined ? undefined : 8 * Math.max(0, bytes - rtx), 0),
-    header_bitrate_bps: round(mapDef(rate(p, 'headerBytesSent'), (v) => 8 * v), 0),
-    retransmit_bitrate_bps: round(mapDef(rate(p, 'retransmittedBytesSent'), (v) => 8 * v), 0),
+    header_bitrate_bps: round(
+      mapDef(rate(p, 'headerBytesSent'), (v) => 8 * v),
+      0,
+    ),
+    retransmit_bitrate_bps: round(
+      mapDef(rate(p, 'retransmittedBytesSent'), (v) => 8 * v),
+      0,
+    ),
     target_bitrate_bps: round(num(obj, 'targetBitrate'), 0),
     packets_per_s: round(packets, 2),
     // Outbound loss is what the far end reported in RTCP RR (remote-inbound-rtp, webrtc-stats §7.10):
     // fractionLost is the receiver's own loss over its last report interval (RFC 3550 §6.4.1).
     packets_lost: remote ? round(delta(remote.cur, remote.prev, 'packetsLost'), 0) : null,
     loss_ratio: remote ? round(num(remote.cur, 'fractionLost'), 4) : null,
-    jitter_ms: round(mapDef(num(remote?.cur, 'jitter'), (v) => v * 1000), 2),
+    jitter_ms: round(
+      mapDef(num(remote?.cur, 'jitter'), (v) => v * 1000),
+      2,
+    ),
     rtt_ms: round((remoteChanged ? remoteRtt(remote) : undefined) ?? pairRttMs, 1),
     fps: kind === 'video' ? round(rate(p, framesKey), 2) : null,
     width: num(obj, 'frameWidth') ?? 0,
@@ -228,7 +243,8 @@ function inbound(
   const lost = delta(p.cur, p.prev, 'packetsLost')
   const received = delta(p.cur, p.prev, 'packetsReceived')
   const remote = pairOf(state, snap, str(obj, 'remoteId'), ts)
-  const remoteChanged = remote?.prev !== undefined && num(remote.cur, 'timestamp') !== num(remote.prev, 'timestamp')
+  const remoteChanged =
+    remote?.prev !== undefined && num(remote.cur, 'timestamp') !== num(remote.prev, 'timestamp')
   const bytes = rate(p, 'bytesReceived')
   const rtx = rate(p, 'retransmittedBytesReceived') ?? 0
   const freezePair = from('totalFreezesDuration')
@@ -244,8 +260,14 @@ function inbound(
     interval_ms: Math.round(p.dt * 1000),
     active: (packets ?? 0) > 0 ? 1 : 0,
     bitrate_bps: round(bytes === undefined ? undefined : 8 * Math.max(0, bytes - rtx), 0),
-    header_bitrate_bps: round(mapDef(rate(p, 'headerBytesReceived'), (v) => 8 * v), 0),
-    retransmit_bitrate_bps: round(mapDef(rate(p, 'retransmittedBytesReceived'), (v) => 8 * v), 0),
+    header_bitrate_bps: round(
+      mapDef(rate(p, 'headerBytesReceived'), (v) => 8 * v),
+      0,
+    ),
+    retransmit_bitrate_bps: round(
+      mapDef(rate(p, 'retransmittedBytesReceived'), (v) => 8 * v),
+      0,
+    ),
     target_bitrate_bps: null,
     packets_per_s: round(packets, 2),
     packets_lost: p.dt > 0 ? round(lost, 0) : null,
@@ -253,14 +275,23 @@ function inbound(
       p.dt > 0 && lost !== undefined && received !== undefined && lost + received > 0
         ? round(lost / (lost + received), 4)
         : null,
-    jitter_ms: round(mapDef(num(obj, 'jitter'), (v) => v * 1000), 2),
+    jitter_ms: round(
+      mapDef(num(obj, 'jitter'), (v) => v * 1000),
+      2,
+    ),
     rtt_ms: round((remoteChanged ? remoteRtt(remote) : undefined) ?? pairRttMs, 1),
     fps: kind === 'video' ? round(rate(p, 'framesDecoded'), 2) : null,
     width: num(obj, 'frameWidth') ?? 0,
     height: num(obj, 'frameHeight') ?? 0,
     frames_dropped: p.dt > 0 ? round(delta(p.cur, p.prev, 'framesDropped'), 0) : null,
-    freeze_count: freezePair && freezePair.dt > 0 ? round(delta(freezePair.cur, freezePair.prev, 'freezeCount'), 0) : null,
-    frozen_share: round(mapDef(frozen, (v) => Math.min(1, v)), 3),
+    freeze_count:
+      freezePair && freezePair.dt > 0
+        ? round(delta(freezePair.cur, freezePair.prev, 'freezeCount'), 0)
+        : null,
+    frozen_share: round(
+      mapDef(frozen, (v) => Math.min(1, v)),
+      3,
+    ),
     qp_avg: round(ratio(p, 'qpSum', 'framesDecoded'), 2),
     nack_per_s: round(rate(p, 'nackCount'), 2),
     pli_per_s: round(rate(p, 'pliCount'), 2),
@@ -271,9 +302,14 @@ function inbound(
     limit_cpu_share: null,
     limit_other_share: null,
     // webrtc-stats §7.7: jitterBufferDelay is in seconds summed over emitted samples/frames.
-    jb_delay_ms: round(ratio(from('jitterBufferDelay'), 'jitterBufferDelay', 'jitterBufferEmittedCount', 1000), 1),
+    jb_delay_ms: round(
+      ratio(from('jitterBufferDelay'), 'jitterBufferDelay', 'jitterBufferEmittedCount', 1000),
+      1,
+    ),
     concealment_ratio:
-      kind === 'audio' ? round(ratio(from('concealedSamples'), 'concealedSamples', 'totalSamplesReceived'), 4) : null,
+      kind === 'audio'
+        ? round(ratio(from('concealedSamples'), 'concealedSamples', 'totalSamplesReceived'), 4)
+        : null,
     audio_level: kind === 'audio' ? round(num(obj, 'audioLevel'), 4) : null,
   }
 }
@@ -289,7 +325,8 @@ function selectedPair(state: StatsState): string | undefined {
     if (obj.type === 'transport') {
       const sel = str(obj, 'selectedCandidatePairId')
       if (sel && state.has(sel)) return sel
-    } else if (obj.type === 'candidate-pair' && obj.nominated === true && obj.state === 'succeeded') nominated ??= id
+    } else if (obj.type === 'candidate-pair' && obj.nominated === true && obj.state === 'succeeded')
+      nominated ??= id
   }
   return nominated
 }
@@ -309,11 +346,20 @@ function transport(
     state: str(p.cur, 'state') ?? '',
     interval_ms: Math.round(p.dt * 1000),
     // currentRoundTripTime is the latest STUN RTT (webrtc-stats §7.19); 0 before the first response.
-    rtt_ms: round(cur !== undefined && cur > 0 ? cur * 1000 : ratio(p, 'totalRoundTripTime', 'responsesReceived', 1000), 1),
+    rtt_ms: round(
+      cur !== undefined && cur > 0 ? cur * 1000 : ratio(p, 'totalRoundTripTime', 'responsesReceived', 1000),
+      1,
+    ),
     available_out_bps: round(num(p.cur, 'availableOutgoingBitrate'), 0),
     available_in_bps: round(num(p.cur, 'availableIncomingBitrate'), 0),
-    send_bps: round(mapDef(rate(p, 'bytesSent'), (v) => 8 * v), 0),
-    recv_bps: round(mapDef(rate(p, 'bytesReceived'), (v) => 8 * v), 0),
+    send_bps: round(
+      mapDef(rate(p, 'bytesSent'), (v) => 8 * v),
+      0,
+    ),
+    recv_bps: round(
+      mapDef(rate(p, 'bytesReceived'), (v) => 8 * v),
+      0,
+    ),
     local_type: str(local, 'candidateType') ?? '',
     remote_type: str(remote, 'candidateType') ?? '',
     protocol: str(local, 'protocol') ?? '',
@@ -386,7 +432,8 @@ function mergeSimulcast(streams: StreamMetrics[]): StreamMetrics[] {
       first.fps = s.fps
       first.qp_avg = s.qp_avg
     }
-    if (s.target_bitrate_bps !== null) first.target_bitrate_bps = (first.target_bitrate_bps ?? 0) + s.target_bitrate_bps
+    if (s.target_bitrate_bps !== null)
+      first.target_bitrate_bps = (first.target_bitrate_bps ?? 0) + s.target_bitrate_bps
   }
   return out
 }

@@ -75,13 +75,20 @@ export function createIngest(options: IngestOptions): Ingest {
   const retryMin = options.retryMinMs ?? 100
   const retryMax = options.retryMaxMs ?? 5000
   const rowsWritten = metrics.counter('rtcpulse_rows_written_total', 'Rows written to the store, by table')
-  const batchRows = metrics.histogram('rtcpulse_batch_rows', 'Rows per batch write', [10, 100, 1000, 5000, 20000, 100000])
+  const batchRows = metrics.histogram(
+    'rtcpulse_batch_rows',
+    'Rows per batch write',
+    [10, 100, 1000, 5000, 20000, 100000],
+  )
   const insertSeconds = metrics.histogram(
     'rtcpulse_insert_duration_seconds',
     'Time to write one batch, all tables, including retries',
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   )
-  const writeErrors = metrics.counter('rtcpulse_store_write_errors_total', 'Failed batch writes, by retryable')
+  const writeErrors = metrics.counter(
+    'rtcpulse_store_write_errors_total',
+    'Failed batch writes, by retryable',
+  )
 
   let current = newBatch()
   let timer: NodeJS.Timeout | undefined

@@ -15,7 +15,12 @@ export interface Plugin {
   start?: () => void
   stop?: () => Promise<void>
 }
-export type PluginFactory = (deps: { store: Store; config: Config; log: Logger; env: Record<string, string | undefined> }) => Plugin
+export type PluginFactory = (deps: {
+  store: Store
+  config: Config
+  log: Logger
+  env: Record<string, string | undefined>
+}) => Plugin
 
 export interface Running {
   url: string
@@ -32,12 +37,26 @@ export async function startCollector(
   const config = loadConfig(env)
   const log = pino({ level: config.logLevel, base: { service: 'rtcpulse' } })
   if (config.dev) {
-    log.warn('DEV MODE: streams are accepted WITHOUT authentication. Never expose this collector to a network.')
+    log.warn(
+      'DEV MODE: streams are accepted WITHOUT authentication. Never expose this collector to a network.',
+    )
   }
   const store = await openStore(config)
-  log.info({ backend: store.backend, database: store.database, dataDir: config.clickhouse ? undefined : config.dataDir }, 'store ready')
+  log.info(
+    {
+      backend: store.backend,
+      database: store.database,
+      dataDir: config.clickhouse ? undefined : config.dataDir,
+    },
+    'store ready',
+  )
   const parts = plugins.map((p) => p({ store, config, log, env }))
-  const collector = createCollector({ config, store, log, mount: parts.flatMap((p) => (p.mount ? [p.mount] : [])) })
+  const collector = createCollector({
+    config,
+    store,
+    log,
+    mount: parts.flatMap((p) => (p.mount ? [p.mount] : [])),
+  })
   const url = await collector.listen()
   for (const p of parts) p.start?.()
   let stopping: Promise<void> | undefined

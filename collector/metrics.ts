@@ -71,7 +71,8 @@ export class Histogram implements Metric {
     const k = labelKey(labels)
     let s = this.series.get(k)
     if (!s) this.series.set(k, (s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 }))
-    for (let i = 0; i < this.buckets.length; i++) if (value <= (this.buckets[i] as number)) (s.counts[i] as number)++
+    for (let i = 0; i < this.buckets.length; i++)
+      if (value <= (this.buckets[i] as number)) (s.counts[i] as number)++
     s.sum += value
     s.count++
   }

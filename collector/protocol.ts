@@ -63,7 +63,10 @@ export const eventSchema = z.strictObject({
   data: z.record(z.string(), z.unknown()).optional(),
 }) satisfies z.ZodType<EventFrame>
 
-export const channelFrameSchema = z.discriminatedUnion('t', [statsSchema, eventSchema]) satisfies z.ZodType<ChannelFrame>
+export const channelFrameSchema = z.discriminatedUnion('t', [
+  statsSchema,
+  eventSchema,
+]) satisfies z.ZodType<ChannelFrame>
 export const clientFrameSchema = z.discriminatedUnion('t', [
   helloSchema,
   statsSchema,

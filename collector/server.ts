@@ -1,7 +1,9 @@
 // Wires the collector together: store → ingest → HTTP app + WebSocket endpoint on one port.
 import { readFileSync } from 'node:fs'
 import { createServer as createHttpsServer } from 'node:https'
+import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { createAdaptorServer } from '@hono/node-server'
 import type { Hono } from 'hono'
 import type { Logger } from 'pino'
@@ -36,7 +38,13 @@ export interface CollectorDeps {
 export function createCollector(deps: CollectorDeps): Collector {
   const { config, store, log } = deps
   const metrics = deps.metrics ?? createCollectorMetrics()
-  const ingest = createIngest({ store, maxRows: config.batchMaxRows, maxDelayMs: config.batchMaxDelayMs, log, metrics: metrics.registry })
+  const ingest = createIngest({
+    store,
+    maxRows: config.batchMaxRows,
+    maxDelayMs: config.batchMaxDelayMs,
+    log,
+    metrics: metrics.registry,
+  })
   const app = createApp({ store, ingest, config, log, metrics, mount: deps.mount })
   const stream = createStreamServer({ store, ingest, config, log, metrics })
   const server = config.tls
@@ -46,7 +54,7 @@ export function createCollector(deps: CollectorDeps): Collector {
         serverOptions: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
       })
     : createAdaptorServer({ fetch: app.fetch })
-  server.on('upgrade', (req, socket, head) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0]
     if (path === '/v1/stream') stream.handleUpgrade(req, socket, head)
     else socket.destroy()

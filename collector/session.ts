@@ -18,7 +18,10 @@ import { parseUserAgent } from './user-agent.ts'
 export interface SessionDeps {
   store: Store
   ingest: Ingest
-  config: Pick<Config, 'dev' | 'keys' | 'allowedOrigins' | 'maxPcsPerConnection' | 'maxFrameBytes' | 'maxFramesPerSecond'>
+  config: Pick<
+    Config,
+    'dev' | 'keys' | 'allowedOrigins' | 'maxPcsPerConnection' | 'maxFrameBytes' | 'maxFramesPerSecond'
+  >
   log: Logger
   metrics: CollectorMetrics
 }
@@ -94,30 +97,39 @@ export class ClientSession {
     const welcome: Record<string, number> = {}
     for (const r of resume) {
       welcome[r.pc_id] = r.seq
-      this.channels.set(r.pc_id, { lastSeq: 0, stored: r.seq, acked: r.seq, state: undefined, snapshot: undefined })
+      this.channels.set(r.pc_id, {
+        lastSeq: 0,
+        stored: r.seq,
+        acked: r.seq,
+        state: undefined,
+        snapshot: undefined,
+      })
     }
     const ua = parseUserAgent(frame.ua ?? '')
     const meta: Record<string, string> = {}
     for (const [k, v] of Object.entries(frame.meta ?? {})) meta[k] = String(v)
     // The peer row is metadata: it is written with the next batch but gates no ack.
     void this.deps.ingest
-      .add({
-        peers: [
-          {
-            app_id: id.app,
-            session_id: id.session,
-            peer_id: id.peer,
-            user_id: frame.user ?? '',
-            sdk_version: frame.sdk,
-            user_agent: frame.ua ?? '',
-            browser: ua.browser,
-            os: ua.os,
-            metadata: meta,
-            remote_addr: this.client.ip,
-            connected_at: Date.now(),
-          },
-        ],
-      }, 0)
+      .add(
+        {
+          peers: [
+            {
+              app_id: id.app,
+              session_id: id.session,
+              peer_id: id.peer,
+              user_id: frame.user ?? '',
+              sdk_version: frame.sdk,
+              user_agent: frame.ua ?? '',
+              browser: ua.browser,
+              os: ua.os,
+              metadata: meta,
+              remote_addr: this.client.ip,
+              connected_at: Date.now(),
+            },
+          ],
+        },
+        0,
+      )
       .catch(() => {})
     this.out.send({
       t: 'welcome',
@@ -142,7 +154,11 @@ export class ClientSession {
     if (!ch) {
       if (this.channels.size >= this.deps.config.maxPcsPerConnection && frame.pc !== MONITOR_CHANNEL) {
         this.deps.metrics.rejected.inc({ reason: 'too_many_pcs' })
-        this.fail('too_many_pcs', `at most ${this.deps.config.maxPcsPerConnection} peer connections per monitor`, frame)
+        this.fail(
+          'too_many_pcs',
+          `at most ${this.deps.config.maxPcsPerConnection} peer connections per monitor`,
+          frame,
+        )
         return undefined
       }
       ch = { lastSeq: 0, stored: 0, acked: 0, state: undefined, snapshot: undefined }
@@ -173,14 +189,20 @@ export class ClientSession {
     }
     if (isStats && !frame.key && !ch.state) {
       this.deps.metrics.rejected.inc({ reason: 'keyframe_required' })
-      this.fail('seq_gap', `seq ${frame.seq} is a delta but no keyframe preceded it on this connection`, frame)
+      this.fail(
+        'seq_gap',
+        `seq ${frame.seq} is a delta but no keyframe preceded it on this connection`,
+        frame,
+      )
       return undefined
     }
     ch.lastSeq = frame.seq
     const base = { app_id: id.app, session_id: id.session, peer_id: id.peer, pc_id: frame.pc }
     const ts = Math.round(frame.ts)
     const rows: RowSet = {
-      raw_frames: [{ ...base, seq: frame.seq, ts, type: frame.t, gap: isStats ? (frame.gap ?? 0) : 0, frame: text }],
+      raw_frames: [
+        { ...base, seq: frame.seq, ts, type: frame.t, gap: isStats ? (frame.gap ?? 0) : 0, frame: text },
+      ],
     }
     if (isStats) {
       const derived = this.decode(ch, frame)
@@ -220,7 +242,7 @@ export class ClientSession {
   }
 
   private decode(ch: Channel, frame: ChannelFrame & { t: 'stats' }): ReturnType<typeof deriveSecond> {
-    ch.state = applyDelta(ch.state ?? new Map(), frame)
+    ch.state = applyDelta(ch.state ?? (new Map() as StatsState), frame)
     const derived = deriveSecond(ch.state, frame.ts, ch.snapshot)
     ch.snapshot = derived.snapshot
     return derived

@@ -32,7 +32,19 @@ const ipOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? ''
 /** Creates the WebSocket endpoint. Frames over `maxFrameBytes` close the socket with 1009 (ws maxPayload). */
 export function createStreamServer(opts: StreamOptions): StreamServer {
   const { config, metrics, log, ingest } = opts
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false })
+  // permessage-deflate (RFC 7692) with the client keeping its context: consecutive delta frames share
+  // most of their keys, so the SDK's frames shrink to a fraction on the wire. The server's own frames
+  // (acks) are tiny and sent uncompressed (threshold), and a 4 KiB client window bounds inflate memory.
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.maxFrameBytes,
+    perMessageDeflate: {
+      clientMaxWindowBits: 12,
+      serverNoContextTakeover: true,
+      threshold: 4096,
+      concurrencyLimit: 4,
+    },
+  })
   const perIp = new Map<string, number>()
   const alive = new WeakSet<WebSocket>()
 
@@ -62,12 +74,16 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
       metrics.closes.inc({ code: String(code) })
       ws.close(code, reason)
     }
-    const session = new ClientSession(opts, { ip, origin: req.headers.origin }, {
-      send: (frame: ServerFrame) => {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame))
+    const session = new ClientSession(
+      opts,
+      { ip, origin: req.headers.origin },
+      {
+        send: (frame: ServerFrame) => {
+          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame))
+        },
+        close,
       },
-      close,
-    })
+    )
     if (count > config.maxConnectionsPerIp) {
       metrics.rejected.inc({ reason: 'connections_per_ip' })
       close(CloseCode.rateLimited, 'too many connections from this address')
@@ -111,7 +127,8 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
         close(CloseCode.policy, 'hello required')
         return
       }
-      if (session.frame(frame, text) === undefined && ++errors > MAX_ERRORS) close(CloseCode.policy, 'too many refused frames')
+      if (session.frame(frame, text) === undefined && ++errors > MAX_ERRORS)
+        close(CloseCode.policy, 'too many refused frames')
     }
 
     ws.on('message', (data: RawData, isBinary: boolean) => {

@@ -18,7 +18,8 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 function wrap(err: unknown, what: string): StoreError {
   const e = err as { code?: string; message?: string; type?: string }
   // A ClickHouse server error carries a numeric code and a `type`; anything else is the network.
-  const retryable = (e.code !== undefined && NETWORK_CODES.has(e.code)) || /timeout|socket hang up/i.test(e.message ?? '')
+  const retryable =
+    (e.code !== undefined && NETWORK_CODES.has(e.code)) || /timeout|socket hang up/i.test(e.message ?? '')
   return new StoreError(`${what}: ${e.message ?? String(err)}`, retryable, { cause: err })
 }
 
@@ -66,7 +67,7 @@ export async function createClickHouseStore(options: ClickHouseStoreOptions): Pr
     async insert(table: string, rows: readonly object[]): Promise<void> {
       if (rows.length === 0) return
       try {
-        await client.insert({ table, values: rows as object[], format: 'JSONEachRow' })
+        await client.insert({ table, values: rows, format: 'JSONEachRow' })
       } catch (err) {
         throw wrap(err, `insert into ${table} failed`)
       }

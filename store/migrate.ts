@@ -37,7 +37,9 @@ export async function migrate(store: Store, migrations = readMigrations()): Prom
      ENGINE = ReplacingMergeTree ORDER BY version`,
   )
   const done = new Set(
-    (await store.query<{ version: number }>('SELECT version FROM schema_migrations FINAL')).map((r) => r.version),
+    (await store.query<{ version: number }>('SELECT version FROM schema_migrations FINAL')).map(
+      (r) => r.version,
+    ),
   )
   const applied: number[] = []
   for (const m of migrations) {

@@ -28,7 +28,9 @@ function sameValue(a: StatValue | undefined, b: StatValue): boolean {
 
 function isStatValue(v: unknown): v is StatValue {
   const t = typeof v
-  return t === 'number' || t === 'string' || t === 'boolean' || (t === 'object' && v !== null && !Array.isArray(v))
+  return (
+    t === 'number' || t === 'string' || t === 'boolean' || (t === 'object' && v !== null && !Array.isArray(v))
+  )
 }
 
 /** Normalises one report into the state model; drops fields that are not stats values (undefined, arrays). */

@@ -1,8 +1,11 @@
+// A real two-peer WebRTC call inside Node (@roamhq/wrtc 0.10, libwebrtc M106) for integration tests.
+// Caveat: once an RTCVideoSource/RTCAudioSource has existed, Node's environment teardown segfaults at
+// process exit (exit code 139, node-webrtc#636) even after close(). Vitest workers are torn down
+// without reporting it; standalone scripts should call process.exit() when done.
 import wrtc from '@roamhq/wrtc'
 
-// The shipped typings of `wrtc.nonstandard` reference an undeclared `EventHandler` type (so the sink
-// callbacks would silently become `any`) and type frame data as Uint8Array while the native side
-// validates a Uint8ClampedArray. We therefore describe the part we use ourselves and cast once.
+// The shipped typings of `wrtc.nonstandard` reference an undeclared `EventHandler` type, so the sink
+// callbacks would silently become `any`; we describe the part we use ourselves and cast once.
 interface I420Frame {
   width: number
   height: number
@@ -273,7 +276,11 @@ function forwardCandidates(from: RTCPeerConnection, to: RTCPeerConnection, remot
   from.addEventListener('icecandidate', (event: RTCPeerConnectionIceEvent) => {
     const c = event.candidate
     if (!c?.candidate) return
-    const init: RTCIceCandidateInit = { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex }
+    const init: RTCIceCandidateInit = {
+      candidate: c.candidate,
+      sdpMid: c.sdpMid,
+      sdpMLineIndex: c.sdpMLineIndex,
+    }
     void remoteReady
       .then(() => (to.connectionState === 'closed' ? undefined : to.addIceCandidate(init)))
       .catch(() => {

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../../collector/config.ts'
+
+const dev = { RTCPULSE_DEV: '1' }
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig(dev)
+    expect(c.port).toBe(8080)
+    expect(c.host).toBe('127.0.0.1')
+    expect(c.dataDir).toBe('./data')
+    expect(c.database).toBe('rtcpulse')
+    expect(c.clickhouse).toBeUndefined()
+    expect(c.tls).toBeUndefined()
+    expect(c.logLevel).toBe('info')
+  })
+
+  it('switches to the ClickHouse server when CLICKHOUSE_URL is set', () => {
+    const c = loadConfig({
+      ...dev,
+      CLICKHOUSE_URL: 'http://ch:8123',
+      CLICKHOUSE_USER: 'u',
+      CLICKHOUSE_PASSWORD: 'p',
+    })
+    expect(c.clickhouse).toEqual({ url: 'http://ch:8123', username: 'u', password: 'p' })
+  })
+
+  it.each([
+    [{ PORT: '70000' }, /PORT="70000" is invalid: expected an integer from 0 to 65535/],
+    [{ PORT: 'abc' }, /PORT/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL="loud" is invalid: expected one of fatal, error/],
+    [{ CLICKHOUSE_URL: 'ch:8123' }, /CLICKHOUSE_URL="ch:8123" is invalid/],
+    [{ CLICKHOUSE_URL: 'not a url' }, /CLICKHOUSE_URL/],
+    [{ CLICKHOUSE_DATABASE: 'a-b' }, /CLICKHOUSE_DATABASE/],
+    [{ TLS_CERT: '/x.pem' }, /TLS_CERT and TLS_KEY must be given together/],
+    [{ RTCPULSE_DEV: 'maybe' }, /RTCPULSE_DEV="maybe" is invalid: expected true or false/],
+    [{ RTCPULSE_BATCH_ROWS: '0' }, /RTCPULSE_BATCH_ROWS/],
+    [{ RTCPULSE_ALLOWED_ORIGINS: 'nonsense' }, /RTCPULSE_ALLOWED_ORIGINS/],
+  ])('names the bad variable in %j', (env, message) => {
+    expect(() => loadConfig({ ...dev, ...env })).toThrow(ConfigError)
+    expect(() => loadConfig({ ...dev, ...env })).toThrow(message)
+  })
+
+  it('refuses to start without keys unless dev mode is explicit', () => {
+    expect(() => loadConfig({})).toThrow(/RTCPULSE_KEYS is not set.*--dev/)
+    expect(() => loadConfig({ RTCPULSE_KEYS: 'k1:app:short' })).toThrow(/16\+ characters/)
+    const c = loadConfig({ RTCPULSE_KEYS: 'k1:demo:0123456789abcdef,k2:demo:fedcba9876543210' })
+    expect(c.dev).toBe(false)
+    expect(c.keys.map((k) => k.kid)).toEqual(['k1', 'k2'])
+  })
+
+  it('parses origin allow-lists per app', () => {
+    const c = loadConfig({ ...dev, RTCPULSE_ALLOWED_ORIGINS: 'a=https://x.test,https://y.test;b=*' })
+    expect(c.allowedOrigins.get('a')).toEqual(['https://x.test', 'https://y.test'])
+    expect(c.allowedOrigins.get('b')).toEqual(['*'])
+  })
+})

@@ -1,0 +1,125 @@
+// Guards DESIGN.md's metric rules: rates over the report's own Δt, and a counter that goes down (or a
+// missing previous sample) yields null for that second — never a zero or a spike in the stored series.
+import { describe, expect, it } from 'vitest'
+import { normalizeReport } from '../../sdk/src/delta.ts'
+import { deriveSecond } from '../../collector/derive.ts'
+import type { Derived, Snapshot, StreamMetrics } from '../../collector/derive.ts'
+import { asReport, reportSequence } from '../helpers/reports.ts'
+import type { Stat } from '../helpers/reports.ts'
+
+function deriveAll(seq: Stat[][]): Derived[] {
+  let snap: Snapshot | undefined
+  return seq.map((stats) => {
+    const ts = stats[0]?.timestamp ?? 0
+    const d = deriveSecond(normalizeReport(asReport(stats), ts), ts, snap)
+    snap = d.snapshot
+    return d
+  })
+}
+
+const stream = (d: Derived | undefined, direction: string, kind: string): StreamMetrics => {
+  const s = d?.streams.find((x) => x.direction === direction && x.kind === kind)
+  if (!s) throw new Error(`no ${direction} ${kind} stream`)
+  return s
+}
+
+describe('deriveSecond', () => {
+  it('gives null rates for the first sample and real rates after', () => {
+    const [first, second] = deriveAll(reportSequence('sender', 2, { videoBytesPerSecond: 125_000 }))
+    expect(stream(first, 'outbound', 'video').bitrate_bps).toBeNull()
+    const v = stream(second, 'outbound', 'video')
+    expect(v.bitrate_bps).toBe(1_000_000)
+    expect(v.fps).toBe(30)
+    expect(v.qp_avg).toBe(20)
+    expect(v.header_bitrate_bps).toBe(24_000)
+    expect(v.interval_ms).toBe(1000)
+    expect(v.codec).toBe('VP8')
+    expect(v.width).toBe(640)
+    expect(v.active).toBe(1)
+  })
+
+  it('computes inbound loss, jitter-buffer delay and concealment from deltas', () => {
+    const [, d] = deriveAll(reportSequence('receiver', 2, { lostPerSecond: 6 }))
+    const video = stream(d, 'inbound', 'video')
+    expect(video.packets_lost).toBe(6)
+    expect(video.loss_ratio).toBeCloseTo(6 / 126, 4)
+    expect(video.fps).toBe(30)
+    expect(video.jb_delay_ms).toBe(50)
+    const audio = stream(d, 'inbound', 'audio')
+    expect(audio.jb_delay_ms).toBe(60)
+    expect(audio.concealment_ratio).toBe(0.01)
+    expect(audio.fps).toBeNull()
+  })
+
+  it('yields null, not zero or a spike, when a counter goes down', () => {
+    const seq = reportSequence('sender', 3, {}, (i, stats) => {
+      if (i !== 2) return
+      // A replaced encoder restarts its counters (same stats id).
+      const v = stats.find((s) => s.type === 'outbound-rtp' && s.kind === 'video') as Stat
+      v.bytesSent = 1000
+      v.framesSent = 3
+    })
+    const [, ok, reset] = deriveAll(seq)
+    expect(stream(ok, 'outbound', 'video').bitrate_bps).toBeGreaterThan(0)
+    const r = stream(reset, 'outbound', 'video')
+    expect(r.bitrate_bps).toBeNull()
+    expect(r.fps).toBeNull()
+    // Audio on the same report is unaffected.
+    expect(stream(reset, 'outbound', 'audio').bitrate_bps).toBe(32_000)
+  })
+
+  it('starts a new series with null when the ssrc (stats id) changes', () => {
+    const seq = reportSequence('receiver', 3, {}, (i, stats) => {
+      if (i !== 2) return
+      const v = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video') as Stat
+      v.id = 'RTCInboundRTPVideoStream_42'
+      v.ssrc = 42
+    })
+    const last = deriveAll(seq)[2]
+    const v = stream(last, 'inbound', 'video')
+    expect(v.ssrc).toBe(42)
+    expect(v.bitrate_bps).toBeNull()
+  })
+
+  it('gives null for Δt <= 0', () => {
+    const seq = reportSequence('sender', 2)
+    for (const s of seq[1] as Stat[]) s.timestamp = (seq[0]?.[0]?.timestamp as number) - 5
+    const [, d] = deriveAll(seq)
+    expect(stream(d, 'outbound', 'video').bitrate_bps).toBeNull()
+  })
+
+  it('reads limitation shares from qualityLimitationDurations deltas', () => {
+    const seq = reportSequence('sender', 2, {}, (i, stats) => {
+      const v = stats.find((s) => s.type === 'outbound-rtp' && s.kind === 'video') as Stat
+      v.qualityLimitationDurations = { bandwidth: 10 + 0.75 * i, cpu: 2 + 0.25 * i, none: 5, other: 0 }
+      v.qualityLimitationReason = 'bandwidth'
+    })
+    const v = stream(deriveAll(seq)[1], 'outbound', 'video')
+    expect(v.limitation).toBe('bandwidth')
+    expect(v.limit_bandwidth_share).toBe(0.75)
+    expect(v.limit_cpu_share).toBe(0.25)
+    expect(v.limit_other_share).toBe(0)
+  })
+
+  it('sums simulcast layers of one source as deltas', () => {
+    const seq = reportSequence('sender', 2, {}, (_i, stats) => {
+      const v = stats.find((s) => s.type === 'outbound-rtp' && s.kind === 'video') as Stat
+      const low: Stat = { ...v, id: `${v.id}_low`, ssrc: 7, rid: 'q', frameWidth: 320, frameHeight: 180 }
+      stats.push(low)
+    })
+    const video = deriveAll(seq)[1]?.streams.filter((s) => s.direction === 'outbound' && s.kind === 'video')
+    expect(video).toHaveLength(1)
+    expect(video?.[0]?.bitrate_bps).toBe(2_000_000)
+    expect(video?.[0]?.width).toBe(640)
+  })
+
+  it('reports the selected candidate pair as the transport row', () => {
+    const [, d] = deriveAll(reportSequence('sender', 2, { videoBytesPerSecond: 125_000 }))
+    expect(d?.transport?.rtt_ms).toBe(50)
+    expect(d?.transport?.send_bps).toBe(8 * 129_000)
+    expect(d?.transport?.local_type).toBe('host')
+    expect(d?.transport?.state).toBe('succeeded')
+    // RTT of streams falls back to the pair when RTCP gave no new measurement.
+    expect(stream(d, 'outbound', 'video').rtt_ms).toBe(50)
+  })
+})
