@@ -1,0 +1,160 @@
+// Fleet panels on the analyzer's tables (store/migrations/002_analyzer.sql): final session scores, their
+// distribution and poor share, issues by type, and scores broken down by app, codec, browser and OS.
+// Only final scores (final = 1, one row per session after FINAL) count: live rows are re-scored windows.
+import type { Builder } from '@grafana/grafana-foundation-sdk/cog'
+import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard'
+import { POOR_SCORE } from '../../analyzer/score.ts'
+import { inVariable, sql } from './clickhouse.ts'
+import { barChart, stat, table, timeSeries } from './panels.ts'
+
+type Section = [string, Array<Builder<Panel> & { id(id: number): unknown }>]
+
+const APPS = inVariable('app_id', 'app')
+/** Final session-level scores of the selected apps that ended in the time range. */
+const FINAL_SESSIONS = `FROM scores FINAL
+            WHERE peer_id = '' AND final = 1 AND $__timeFilter(ended_at) AND ${APPS}`
+/** Final per-peer scores (browser and OS are per peer). */
+const FINAL_PEERS = `FROM scores FINAL
+            WHERE peer_id != '' AND final = 1 AND $__timeFilter(ended_at) AND ${APPS}`
+
+const SCORE_THRESHOLDS: [string, ...Array<[number, string]>] = ['red', [POOR_SCORE, 'orange'], [8, 'green']]
+
+/** Rows of score and issue panels; `sessionLink(field)` links a table cell to the session drill-down. */
+export function analyzerSections(sessionLink: (field: string) => string): Section[] {
+  return [
+    [
+      'Scores',
+      [
+        stat('Scored sessions', sql(`SELECT count() AS sessions ${FINAL_SESSIONS}`), {
+          unit: 'none',
+          width: 6,
+        }),
+        stat('Median score', sql(`SELECT quantile(0.5)(overall) AS score ${FINAL_SESSIONS}`), {
+          unit: 'none',
+          width: 6,
+          decimals: 1,
+          thresholds: SCORE_THRESHOLDS,
+          description: 'Overall session score, 0–10 (analyzer/SCORING.md).',
+        }),
+        stat(
+          'Poor sessions',
+          sql(`SELECT countIf(overall < ${POOR_SCORE}) / count() AS poor ${FINAL_SESSIONS}`),
+          {
+            unit: 'percentunit',
+            width: 6,
+            thresholds: ['green', [0.05, 'orange'], [0.2, 'red']],
+            description: `Share of sessions with an overall score below ${POOR_SCORE}.`,
+          },
+        ),
+        stat('Median audio MOS', sql(`SELECT quantile(0.5)(audio_mos) AS mos ${FINAL_SESSIONS}`), {
+          unit: 'none',
+          width: 6,
+          decimals: 2,
+          thresholds: ['red', [3.5, 'orange'], [4, 'green']],
+        }),
+        barChart(
+          'Score distribution',
+          sql(`
+            SELECT concat(toString(number), '–', toString(number + 1)) AS score, sessions
+            FROM numbers(10) AS b
+            LEFT JOIN (
+              SELECT toUInt64(least(floor(assumeNotNull(overall)), 9)) AS number, count() AS sessions
+              ${FINAL_SESSIONS} AND overall IS NOT NULL
+              GROUP BY number
+            ) AS s USING (number)
+            ORDER BY number`),
+          { unit: 'none', width: 8, description: 'Sessions per overall-score band.' },
+        ),
+        timeSeries(
+          'Poor session share by app',
+          sql(`
+            SELECT $__timeInterval(ended_at) AS time, app_id AS app, countIf(overall < ${POOR_SCORE}) / count() AS poor
+            ${FINAL_SESSIONS}
+            GROUP BY time, app
+            ORDER BY time`).timeSeries(),
+          { unit: 'percentunit', min: 0, max: 1, width: 8 },
+        ).displayName('${__field.labels.app}'),
+        timeSeries(
+          'Median score by app',
+          sql(`
+            SELECT $__timeInterval(ended_at) AS time, app_id AS app, quantile(0.5)(overall) AS score
+            ${FINAL_SESSIONS}
+            GROUP BY time, app
+            ORDER BY time`).timeSeries(),
+          { unit: 'none', min: 0, max: 10, width: 8 },
+        ).displayName('${__field.labels.app}'),
+      ],
+    ],
+    [
+      'Issues and breakdowns',
+      [
+        timeSeries(
+          'Issues by type',
+          sql(`
+            SELECT $__timeInterval(start) AS time, type, count() AS issues
+            FROM issues FINAL
+            WHERE final = 1 AND $__timeFilter(start) AND ${APPS}
+            GROUP BY time, type
+            ORDER BY time`).timeSeries(),
+          {
+            unit: 'none',
+            min: 0,
+            bars: true,
+            stacked: true,
+            description: 'Issues of finished sessions, by start.',
+          },
+        ).displayName('${__field.labels.type}'),
+        timeSeries(
+          'Video score by codec',
+          sql(`
+            SELECT $__timeInterval(ended_at) AS time, codec, avg(video_score) AS score
+            FROM stream_scores FINAL
+            WHERE final = 1 AND kind = 'video' AND $__timeFilter(ended_at) AND ${APPS}
+            GROUP BY time, codec
+            ORDER BY time`).timeSeries(),
+          { unit: 'none', min: 0, max: 10 },
+        ).displayName('${__field.labels.codec}'),
+        timeSeries(
+          'Score by browser',
+          sql(`
+            SELECT $__timeInterval(ended_at) AS time, arrayJoin(browsers) AS browser, avg(overall) AS score
+            ${FINAL_PEERS}
+            GROUP BY time, browser
+            ORDER BY time`).timeSeries(),
+          { unit: 'none', min: 0, max: 10 },
+        ).displayName('${__field.labels.browser}'),
+        timeSeries(
+          'Score by OS',
+          sql(`
+            SELECT $__timeInterval(ended_at) AS time, os, avg(overall) AS score
+            FROM scores AS s FINAL
+            INNER JOIN (
+              SELECT app_id, session_id, peer_id, any(os) AS os FROM peers WHERE ${APPS}
+              GROUP BY app_id, session_id, peer_id
+            ) AS p USING (app_id, session_id, peer_id)
+            WHERE s.peer_id != '' AND s.final = 1 AND $__timeFilter(ended_at) AND ${APPS}
+            GROUP BY time, os
+            ORDER BY time`).timeSeries(),
+          { unit: 'none', min: 0, max: 10 },
+        ).displayName('${__field.labels.os}'),
+        table(
+          'Worst sessions',
+          sql(`
+            SELECT app_id AS app, session_id AS session, round(overall, 2) AS score,
+                   round(audio_mos, 2) AS mos, round(video_score, 2) AS video, peers,
+                   ended_at AS ended, arrayStringConcat(issue_types, ', ') AS issues
+            ${FINAL_SESSIONS} AND overall < ${POOR_SCORE}
+            ORDER BY overall ASC, ended DESC
+            LIMIT 100`),
+          {
+            width: 24,
+            height: 9,
+            description: `Sessions scoring below ${POOR_SCORE}; click one to open it.`,
+          },
+        ).overrideByName('session', [
+          { id: 'links', value: [{ title: 'Open session', url: sessionLink('session') }] },
+        ]),
+      ],
+    ],
+  ]
+}

@@ -1,0 +1,27 @@
+// Number and time formatting for the view.
+
+/** Score 0–10 with one decimal, or a dash. */
+export const score = (v: number | null | undefined): string =>
+  v === null || v === undefined ? '–' : v.toFixed(1)
+
+/** CSS class of a score: poor below `poor`, fair below 8, good otherwise. */
+export const scoreClass = (v: number | null | undefined, poor: number): string =>
+  v === null || v === undefined ? 'na' : v < poor ? 'poor' : v < 8 ? 'fair' : 'good'
+
+export const duration = (s: number): string =>
+  s >= 3600
+    ? `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`
+    : s >= 60
+      ? `${Math.floor(s / 60)} min ${s % 60} s`
+      : `${s} s`
+
+/** Local date and time to the second. */
+export const when = (iso: string): string => {
+  const d = new Date(iso)
+  return `${d.toLocaleDateString()} ${d.toLocaleTimeString()}`
+}
+
+/** Local time of day. */
+export const clock = (iso: string): string => new Date(iso).toLocaleTimeString()
+
+export const percent = (v: number): string => `${+(v * 100).toPrecision(3)}%`

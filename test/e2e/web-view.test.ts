@@ -1,0 +1,173 @@
+// The built-in view in a real headless Chromium (Debian's, through playwright-core) against a real
+// collector serving it at `/`, with the analyzer's API and scores of recorded calls behind it: the
+// session list shows scored sessions and the score distribution; the session page draws its uPlot
+// charts (pixels of the series colours on each canvas) with issue bands, under the page's strict CSP
+// and without console errors. Screenshots go to test-artifacts/.
+import { existsSync, mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PALETTE } from '../../dashboards/web/src/charts.ts'
+import { webView } from '../../dashboards/web/index.ts'
+import { startTestCollector } from '../helpers/collector.ts'
+import type { TestCollector } from '../helpers/collector.ts'
+import { drivenAnalyzer } from '../helpers/dashboards-analyzer.ts'
+import { feedRecordedCall } from '../helpers/dashboards-data.ts'
+
+const CHROMIUM = '/usr/bin/chromium'
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))
+const APP = 'webview'
+
+const rgb = (hex: string): [number, number, number] =>
+  [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number]
+
+/** Pixels of each canvas under `selector` close to `rgb` (and, if given, with alpha in `alpha`). */
+async function colourPixels(
+  page: Page,
+  selector: string,
+  rgb: [number, number, number],
+  alpha: [number, number] = [200, 255],
+): Promise<number[]> {
+  return page.evaluate(
+    ({ selector, rgb, alpha }) =>
+      [...document.querySelectorAll<HTMLCanvasElement>(selector)].map((canvas) => {
+        const ctx = canvas.getContext('2d')
+        if (!ctx || canvas.width === 0 || canvas.height === 0) return 0
+        const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data
+        let n = 0
+        for (let i = 0; i < data.length; i += 4) {
+          const a = data[i + 3] as number
+          if (a < alpha[0] || a > alpha[1]) continue
+          const d =
+            Math.abs((data[i] as number) - rgb[0]) +
+            Math.abs((data[i + 1] as number) - rgb[1]) +
+            Math.abs((data[i + 2] as number) - rgb[2])
+          if (d < 60) n++
+        }
+        return n
+      }),
+    { selector, rgb, alpha },
+  )
+}
+
+describe.skipIf(!existsSync(CHROMIUM))(
+  'built-in web view in Chromium (skipped: /usr/bin/chromium missing)',
+  () => {
+    let c: TestCollector
+    let browser: Browser
+    let page: Page
+    const problems: string[] = []
+
+    beforeAll(async () => {
+      const analyzer = drivenAnalyzer()
+      c = await startTestCollector({}, [analyzer.plugin, webView])
+      // A call over a lossy, slow network (poor, with issues), a call with a video freeze, a clean one.
+      await Promise.all([
+        feedRecordedCall(c.streamUrl, 'call-degraded', {
+          app: APP,
+          recording: 'freeze',
+          impairment: { loss: 0.08, rttMs: 600, jitterMs: 60 },
+        }),
+        feedRecordedCall(c.streamUrl, 'call-freeze', { app: APP, recording: 'freeze', endsAgoMs: 120_000 }),
+        feedRecordedCall(c.streamUrl, 'call-clean', { app: APP, recording: 'baseline', endsAgoMs: 240_000 }),
+      ])
+      await analyzer.tick()
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--no-sandbox',
+          '--headless=new',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--no-first-run',
+          '--disable-sync',
+        ],
+      })
+      page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+      // Errors only: Chromium warns about this test's own getImageData readbacks.
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(`console: ${m.text()}`)
+      })
+      page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`))
+      page.on('response', (r) => {
+        if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`)
+      })
+      mkdirSync(ARTIFACTS, { recursive: true })
+    }, 60_000)
+
+    afterAll(async () => {
+      await browser?.close()
+      await c?.stop()
+    })
+
+    it('serves the page and its bundle with a strict content security policy', async () => {
+      const res = await fetch(`${c.url}/`)
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-security-policy')).toContain("script-src 'self'")
+      const html = await res.text()
+      const js = /src="(\/ui\/app\.js\?v=\w+)"/.exec(html)?.[1]
+      expect(js).toBeDefined()
+      const bundle = await fetch(`${c.url}${js}`)
+      expect(bundle.headers.get('content-type')).toMatch(/javascript/)
+      expect((await bundle.text()).length).toBeGreaterThan(10_000)
+    })
+
+    it('lists the scored sessions with the score distribution', async () => {
+      await page.goto(`${c.url}/#/sessions?app=${APP}`)
+      await page.locator('table.sessions tbody tr').first().waitFor()
+      expect(await page.locator('table.sessions tbody tr').count()).toBe(3)
+      await expect.poll(() => page.locator('td.score.poor').count()).toBe(1)
+      // The histogram's bars: the poor band's red and the good band's green are both drawn.
+      await page.locator('.histogram canvas').waitFor()
+      const [red] = await colourPixels(page, '.histogram canvas', [196, 22, 42])
+      const [green] = await colourPixels(page, '.histogram canvas', [55, 135, 45])
+      expect(red).toBeGreaterThan(100)
+      expect(green).toBeGreaterThan(100)
+      await page.screenshot({ path: `${ARTIFACTS}web-view-sessions.png`, fullPage: true })
+    })
+
+    it('draws the session page charts with their issue markers', async () => {
+      await page.locator('a', { hasText: 'call-degraded' }).click()
+      await page.locator('.chart canvas').nth(6).waitFor()
+      const titles = await page
+        .locator('.chart[data-chart]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-chart')))
+      expect(titles).toEqual(
+        expect.arrayContaining([
+          'Video bitrate',
+          'Frame rate',
+          'Packet loss',
+          'Jitter',
+          'Audio MOS',
+          'Round-trip time',
+        ]),
+      )
+      // Every chart has drawn series lines (pixels in the series palette), not just axes and grid.
+      const perColour = await Promise.all(
+        PALETTE.slice(0, 4).map((hex) => colourPixels(page, '.chart[data-chart] canvas', rgb(hex))),
+      )
+      const series = titles.map((_t, i) => perColour.reduce((sum, counts) => sum + (counts[i] ?? 0), 0))
+      for (const [i, n] of series.entries())
+        expect(n, `chart ${titles[i]} has no series pixels`).toBeGreaterThan(50)
+      // Issue bands: the critical packet-loss issue shaded on the loss chart (translucent red) …
+      const band = await colourPixels(
+        page,
+        '.chart[data-chart="Packet loss"] canvas',
+        [242, 73, 92],
+        [40, 90],
+      )
+      expect(band[0]).toBeGreaterThan(1000)
+      // … and listed in the issue table.
+      await expect.poll(() => page.locator('table.issues tbody tr').count()).toBeGreaterThan(2)
+      await page.screenshot({ path: `${ARTIFACTS}web-view-session.png`, fullPage: true })
+      await page.screenshot({
+        path: `${ARTIFACTS}web-view-session-top.png`,
+        fullPage: true,
+        clip: { x: 0, y: 0, width: 1280, height: 1700 },
+      })
+      expect(problems).toEqual([])
+    })
+  },
+)
