@@ -4,12 +4,18 @@ import { CONFIG_VARS, ConfigError, loadConfig } from '../collector/config.ts'
 import { mintToken } from '../collector/auth.ts'
 import { startCollector } from '../collector/main.ts'
 import type { PluginFactory } from '../collector/main.ts'
+import { analyzerPlugin } from '../analyzer/plugin.ts'
+import { webView } from '../dashboards/web/index.ts'
+import { deleteData } from '../store/index.ts'
+import { openStore } from '../store/open.ts'
 
 const USAGE = `usage: rtcpulse <command> [options]
 
 commands:
   start            run the collector (and the analyzer) on the embedded store or CLICKHOUSE_URL
   token            mint a stream token: rtcpulse token --app APP [--session ID] [--ttl SECONDS]
+  delete           delete stored data: rtcpulse delete --app APP (--session ID | --user ID)
+                   (embedded store: stop the collector first, or use DELETE /api/v1/sessions/:id)
   analyze FILE     score a chrome://webrtc-internals dump offline
 
 start options (each overrides its environment variable):
@@ -25,7 +31,7 @@ const FLAG_ENV: Record<string, string> = {
 }
 
 /** Optional parts registered by other modules (the analyzer adds itself here). */
-export const plugins: PluginFactory[] = []
+export const plugins: PluginFactory[] = [analyzerPlugin, webView]
 
 async function start(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -85,14 +91,35 @@ function token(args: string[]): void {
   process.stdout.write(mintToken(key, values.session ? { sess: values.session } : {}, ttl) + '\n')
 }
 
+async function del(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { app: { type: 'string' }, session: { type: 'string' }, user: { type: 'string' } },
+  })
+  if (!values.app || Boolean(values.session) === Boolean(values.user))
+    throw new ConfigError('delete needs --app APP and exactly one of --session ID or --user ID')
+  const config = loadConfig({ ...process.env, RTCPULSE_DEV: process.env.RTCPULSE_KEYS ? '0' : '1' })
+  const store = await openStore(config)
+  try {
+    const scope = values.session
+      ? { app: values.app, session: values.session }
+      : { app: values.app, user: values.user as string }
+    const result = await deleteData(store, scope)
+    process.stdout.write(JSON.stringify({ deleted: scope, ...result }) + '\n')
+  } finally {
+    await store.close()
+  }
+}
+
 /** Runs the CLI with `argv` (without node and script). */
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv
   try {
     if (command === 'start') await start(rest)
     else if (command === 'token') token(rest)
+    else if (command === 'delete') await del(rest)
     else if (command === 'analyze') {
-      const mod = (await import('../analyzer/cli.ts'))
+      const mod = await import('../analyzer/cli.ts')
       await mod.analyzeCommand(rest)
     } else {
       process.stdout.write(USAGE)

@@ -1,0 +1,276 @@
+// Turns stored per-second rows into scored sessions: aggregates (SQL, queries.ts) → legs → scores
+// (score.ts) → issues (issues.ts). The same function serves the live window, the final score, the API
+// and the offline CLI.
+import type { Store } from '../store/index.ts'
+import type { Aggregates } from './aggregates.ts'
+import { needsSeries, toAggregates } from './aggregates.ts'
+import { detectIssues } from './issues.ts'
+import type { Issue, StateEvent, StreamSecond, StreamSeries, TransportSeries } from './issues.ts'
+import { buildLegs, combineLegs, scoreLeg } from './legs.ts'
+import type { Score, StreamRef } from './legs.ts'
+import {
+  sessionBounds,
+  sessionEvents,
+  sessionPeers,
+  streamAggregates,
+  detectorSeries,
+  transportAggregates,
+  transportSeries,
+} from './queries.ts'
+import type { PeerRow, Scope, StreamAggregateRow, TransportAggregateRow } from './queries.ts'
+import { SCORE_VERSION } from './score.ts'
+import type { Penalties } from './score.ts'
+
+export type { Aggregates } from './aggregates.ts'
+export type { AudioScore, Score } from './legs.ts'
+
+export interface AnalyzeOptions {
+  /** Frame rate a camera should reach; below 80% of it costs points. */
+  expectedFps: number
+}
+
+export interface StreamAnalysis {
+  peer: string
+  pc: string
+  stream: string
+  direction: 'inbound' | 'outbound'
+  kind: 'audio' | 'video'
+  ssrc: number
+  codec: string
+  remotePeer: string
+  aggregates: Aggregates
+  /** The score of the leg(s) this stream carries. */
+  mos: number | null
+  videoScore: number | null
+  penalties: Penalties | null
+}
+
+export interface PeerAnalysis {
+  peer: string
+  userId: string
+  browser: string
+  os: string
+  sdk: string
+  userAgent: string
+  metadata: Record<string, string>
+  score: Score
+}
+
+export interface SessionAnalysis {
+  app: string
+  session: string
+  scoreVersion: number
+  final: boolean
+  scoredAt: number
+  /** The range scored (epoch ms): the whole session when final, the rolling window when live. */
+  window: { start: number; end: number }
+  startedAt: number
+  endedAt: number
+  /** Every peer said goodbye or closed all its peer connections. */
+  ended: boolean
+  score: Score
+  peers: PeerAnalysis[]
+  streams: StreamAnalysis[]
+  transports: TransportAggregateRow[]
+  issues: Issue[]
+}
+
+const key = (...parts: string[]): string => parts.join('\n')
+
+/**
+ * Analyses sessions of one app over `range` (epoch ms; the whole session when omitted). `final` only
+ * labels the result. Rejects with StoreError. Sessions without any per-second row are left out.
+ */
+export async function analyzeSessions(
+  store: Store,
+  app: string,
+  sessions: string[],
+  opts: AnalyzeOptions & { range?: { from: number; to: number }; final?: boolean; now?: number },
+): Promise<SessionAnalysis[]> {
+  if (sessions.length === 0) return []
+  const scope: Scope = { app, sessions, from: opts.range?.from ?? 0, to: opts.range?.to ?? 32503680000000 }
+  const [aggs, trs, events, peers, bounds] = await Promise.all([
+    streamAggregates(store, scope, opts.expectedFps),
+    transportAggregates(store, scope),
+    sessionEvents(store, app, sessions),
+    sessionPeers(store, app, sessions),
+    sessionBounds(store, app, sessions),
+  ])
+
+  // Only series that can hold an issue cross into JS; inbound silence needs every inbound stream of its pc.
+  const wanted = new Set<StreamAggregateRow>(aggs.filter(needsSeries))
+  for (const r of [...wanted]) {
+    if (r.direction === 'inbound' && r.p_silent === 1) {
+      for (const o of aggs)
+        if (
+          o.direction === 'inbound' &&
+          o.session_id === r.session_id &&
+          o.pc_id === r.pc_id &&
+          o.peer_id === r.peer_id
+        )
+          wanted.add(o)
+    }
+  }
+  const wantedPcs = trs.filter((t) => t.p_rtt === 1 || t.relay_seconds > 0)
+  // The detectors read the flagged seconds the aggregate query already returned; only audio at a very
+  // low codec rate (whose MOS can drop with no flagged second) has all its seconds read.
+  const lowRate = [...wanted].filter(
+    (w) => w.kind === 'audio' && w.bitrate_p90 !== null && w.bitrate_p90 < 10_000,
+  )
+  const [full, tseries] = await Promise.all([
+    lowRate.length
+      ? detectorSeries(store, { ...scope, sessions: [...new Set(lowRate.map((w) => w.session_id))] }, [
+          ...new Set(lowRate.map((w) => w.stream_id)),
+        ])
+      : Promise.resolve([]),
+    wantedPcs.length
+      ? transportSeries(
+          store,
+          { ...scope, sessions: [...new Set(wantedPcs.map((t) => t.session_id))] },
+          [...new Set(wantedPcs.map((t) => t.pc_id))],
+          true,
+        )
+      : Promise.resolve([]),
+  ])
+  const seriesBy = new Map<string, StreamSecond[]>()
+  for (const w of wanted) seriesBy.set(key(w.session_id, w.peer_id, w.pc_id, w.stream_id), w.flagged)
+  const lowKeys = new Set(lowRate.map((w) => key(w.session_id, w.peer_id, w.pc_id, w.stream_id)))
+  for (const f of full) {
+    const k = key(f.session_id, f.peer_id, f.pc_id, f.stream_id)
+    if (lowKeys.has(k)) seriesBy.set(k, f.rows)
+  }
+  const wantedPcKeys = new Set(wantedPcs.map((t) => key(t.session_id, t.peer_id, t.pc_id)))
+  const tseriesBy = new Map<string, TransportSeries>()
+  for (const row of tseries) {
+    const k = key(row.session_id, row.peer_id, row.pc_id)
+    if (!wantedPcKeys.has(k)) continue
+    let t = tseriesBy.get(k)
+    if (!t) tseriesBy.set(k, (t = { peer: row.peer_id, pc: row.pc_id, rows: [] }))
+    t.rows.push(row)
+  }
+
+  const scoredAt = Math.round(opts.now ?? Date.now())
+  const out: SessionAnalysis[] = []
+  for (const session of sessions) {
+    const rows = aggs.filter((a) => a.session_id === session)
+    if (rows.length === 0) continue
+    const refs: StreamRef[] = rows.map((row) => ({ row, agg: toAggregates(row) }))
+    const pcTr = new Map(trs.filter((t) => t.session_id === session).map((t) => [key(t.peer_id, t.pc_id), t]))
+    const pcRtt = (s: StreamRef | undefined): number | null =>
+      s ? (pcTr.get(key(s.row.peer_id, s.row.pc_id))?.rtt_ms ?? null) : null
+    const legs = buildLegs(refs)
+    for (const leg of legs) scoreLeg(leg, opts, pcRtt)
+
+    const sessionPeersRows = peers.filter((p) => p.session_id === session)
+    const peerIds = [
+      ...new Set([...sessionPeersRows.map((p) => p.peer_id), ...rows.map((r) => r.peer_id)]),
+    ].sort()
+    const peerAnalyses = peerIds.map((peer) => {
+      const received = legs.filter((l) => l.receiver?.row.peer_id === peer)
+      const mine = received.length ? received : legs.filter((l) => l.sender?.row.peer_id === peer)
+      const meta: PeerRow | undefined = sessionPeersRows.find((p) => p.peer_id === peer)
+      return {
+        peer,
+        userId: meta?.user_id ?? '',
+        browser: meta?.browser ?? '',
+        os: meta?.os ?? '',
+        sdk: meta?.sdk_version ?? '',
+        userAgent: meta?.user_agent ?? '',
+        metadata: meta?.metadata ?? {},
+        score: combineLegs(mine),
+      }
+    })
+
+    const streams: StreamAnalysis[] = refs.map((ref) => {
+      const mine = legs.filter((l) => l.sender === ref || l.receiver === ref)
+      const other = mine.map((l) => (l.sender === ref ? l.receiver : l.sender)).find((x) => x !== undefined)
+      const sc = combineLegs(mine)
+      return {
+        peer: ref.row.peer_id,
+        pc: ref.row.pc_id,
+        stream: ref.row.stream_id,
+        direction: ref.row.direction,
+        kind: ref.row.kind,
+        ssrc: ref.row.ssrc,
+        codec: ref.row.codec,
+        remotePeer: other?.row.peer_id ?? '',
+        aggregates: ref.agg,
+        mos: sc.audio?.mos ?? null,
+        videoScore: sc.video?.score ?? null,
+        penalties: sc.video?.penalties ?? null,
+      }
+    })
+
+    const sessionEventsRows = events.filter((e) => e.session === session)
+    const b = bounds.find((x) => x.session_id === session)
+    const windowStart = Math.min(...rows.map((r) => r.start_ms))
+    const windowEnd = Math.max(...rows.map((r) => r.end_ms))
+    const streamSeriesList: StreamSeries[] = []
+    for (const r of rows) {
+      const list = seriesBy.get(key(session, r.peer_id, r.pc_id, r.stream_id))
+      if (!list) continue
+      streamSeriesList.push({
+        peer: r.peer_id,
+        pc: r.pc_id,
+        stream: r.stream_id,
+        direction: r.direction,
+        kind: r.kind,
+        codec: r.codec,
+        codecRateBps: r.bitrate_p90,
+        rows: list,
+        span: {
+          start: r.start_ms,
+          end: r.end_ms,
+          firstActive: r.first_active_ms,
+          lastActive: r.last_active_ms,
+          maxHeight: r.max_height,
+        },
+      })
+    }
+    const transportList = [...tseriesBy.entries()]
+      .filter(([k]) => k.startsWith(session + '\n'))
+      .map(([, t]) => t)
+    const issues = detectIssues(streamSeriesList, transportList, sessionEventsRows, {
+      expectedFps: opts.expectedFps,
+      end: windowEnd,
+    }).filter((i) => i.end >= windowStart)
+
+    out.push({
+      app,
+      session,
+      scoreVersion: SCORE_VERSION,
+      final: opts.final ?? false,
+      scoredAt,
+      window: { start: windowStart, end: windowEnd },
+      startedAt: b?.start_ms ?? windowStart,
+      endedAt: b?.end_ms ?? windowEnd,
+      ended: sessionEnded(peerIds, sessionEventsRows),
+      score: combineLegs(legs),
+      peers: peerAnalyses,
+      streams,
+      transports: trs.filter((t) => t.session_id === session),
+      issues,
+    })
+  }
+  return out
+}
+
+/**
+ * True when every peer either sent `bye` (on the monitor channel `_`) or saw every one of its peer
+ * connections reach connectionState `closed` (its last state event says so).
+ */
+export function sessionEnded(peers: readonly string[], events: readonly StateEvent[]): boolean {
+  if (peers.length === 0) return false
+  return peers.every((peer) => {
+    const mine = events.filter((e) => e.peer === peer)
+    if (mine.some((e) => e.name === 'bye')) return true
+    const last = new Map<string, string>()
+    for (const e of mine)
+      if (
+        e.name.toLowerCase().endsWith('connectionstatechange') &&
+        !e.name.toLowerCase().endsWith('iceconnectionstatechange')
+      )
+        last.set(e.pc, e.state)
+    return last.size > 0 && [...last.values()].every((s) => s === 'closed')
+  })
+}

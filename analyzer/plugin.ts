@@ -1,0 +1,24 @@
+// The analyzer inside the collector process (`rtcpulse start`, on by default with RTCPULSE_ANALYZER):
+// the live scoring loop plus the API and /metrics/analyzer on the collector's own port.
+import type { PluginFactory } from '../collector/main.ts'
+import { mountAnalyzerApi } from './api.ts'
+import { loadAnalyzerConfig } from './config.ts'
+import { createAnalyzer } from './scheduler.ts'
+
+/**
+ * Collector plugin. Reads its settings from the collector's environment (analyzer/config.ts) and throws
+ * ConfigError on a bad one. With RTCPULSE_ANALYZER=false it does nothing (run analyzer/main.ts instead).
+ */
+export const analyzerPlugin: PluginFactory = ({ store, config, log, env }) => {
+  if (!config.analyzer) return {}
+  const ac = { ...loadAnalyzerConfig(env), dev: config.dev }
+  const analyzer = createAnalyzer({ store, log: log.child({ component: 'analyzer' }), config: ac })
+  if (!ac.dev && ac.apiKeys.length === 0) {
+    log.warn('RTCPULSE_API_KEYS is not set: the analyzer API will refuse every request')
+  }
+  return {
+    mount: (app) => mountAnalyzerApi(app, { store, config: ac, registry: analyzer.metrics.registry }),
+    start: () => analyzer.start(),
+    stop: () => analyzer.stop(),
+  }
+}

@@ -1,0 +1,454 @@
+// The analyzer's reads. Aggregation happens in ClickHouse (one pass per table for a whole batch of
+// sessions); only the per-second series the detectors need cross into JS. Every value a caller supplies
+// is a bound parameter. Tables are read with FINAL: a frame resent after a reconnect counts once.
+import type { Store } from '../store/index.ts'
+import type { StateEvent, StreamSecond, TransportSecond } from './issues.ts'
+import { targetBitrateSql } from './score.ts'
+
+/** A batch of sessions of one app over a time range (epoch ms, inclusive). */
+export interface Scope {
+  app: string
+  sessions: string[]
+  from: number
+  to: number
+}
+
+const WHERE = `app_id = {app:String} AND session_id IN {sessions:Array(String)}
+  AND ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})`
+const params = (s: Scope, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  app: s.app,
+  sessions: s.sessions,
+  from: Math.floor(s.from),
+  to: Math.ceil(s.to),
+  ...extra,
+})
+
+/**
+ * SQL for "some `k` of the sorted epoch-ms array `f` lie within 4.5 s": the detectors' persistence rule
+ * (3 of 5 consecutive seconds, issues.ts), evaluated in SQL so that only streams where a detector can
+ * fire have their per-second rows read. Built from constants only.
+ */
+const persists = (f: string, k: number): string =>
+  `arrayExists(d -> d <= 4500, arrayMap((a, b) -> b - a, arraySlice(${f}, 1, greatest(length(${f}) - ${k - 1}, 0)), arraySlice(${f}, ${k})))`
+const flagged = (cond: string): string => `arraySort(groupArrayIf(toUnixTimestamp64Milli(ts), ${cond}))`
+
+// A second limited by bandwidth or CPU: the interval's share (webrtc-stats qualityLimitationDurations)
+// when known, else the reason reported at the sample.
+const BW = `ifNull(stream_seconds.limit_bandwidth_share, stream_seconds.limitation = 'bandwidth')`
+const CPU = `ifNull(stream_seconds.limit_cpu_share, stream_seconds.limitation = 'cpu')`
+
+// The fields the detectors read (issues.ts StreamSecond), in tuple order after the time.
+const DETECTOR_FIELDS = [
+  'interval_ms',
+  'active',
+  'bitrate_bps',
+  'packets_per_s',
+  'fps',
+  'width',
+  'height',
+  'loss_ratio',
+  'jitter_ms',
+  'rtt_ms',
+  'jb_delay_ms',
+  'freeze_count',
+  'frozen_share',
+  'limitation',
+  'limit_bandwidth_share',
+  'limit_cpu_share',
+  'keyframes',
+  'pli_per_s',
+  'concealment_ratio',
+] as const
+// Qualified: inside the aggregate query several of these names are aliases of aggregates.
+const SECOND_TUPLE = `(toUnixTimestamp64Milli(ts), ${DETECTOR_FIELDS.map((f) => `stream_seconds.${f}`).join(', ')})`
+// The seconds a detector can flag; any other second is only a gap to the detectors (time-based rules).
+const FLAGGED = `(stream_seconds.loss_ratio > 0.01 OR stream_seconds.jitter_ms > 30 OR stream_seconds.active = 0
+  OR stream_seconds.freeze_count > 0 OR stream_seconds.frozen_share > 0 OR stream_seconds.keyframes > 0
+  OR stream_seconds.concealment_ratio > 0.02
+  OR ifNull(stream_seconds.rtt_ms, 0) / 2 + ifNull(stream_seconds.jb_delay_ms, 0) > 150
+  OR greatest(${BW}, ${CPU}) >= 0.5)`
+
+/** A per-second tuple of SECOND_TUPLE as the detectors' row. */
+function toSecond(v: unknown[]): StreamSecond {
+  const o: Record<string, unknown> = { t: v[0] }
+  DETECTOR_FIELDS.forEach((f, i) => (o[f] = v[i + 1]))
+  return o as unknown as StreamSecond
+}
+
+/**
+ * Per-stream aggregates (DESIGN.md "Metrics and scores"). The inner query collects, per stream, the
+ * aggregates plus three small arrays needing a second pass: the ordered active bitrates (ramp-up and
+ * CV), inactive seconds (stalls between active ones) and limited seconds (did the limitation cost
+ * quality?). The outer query reduces those arrays to numbers. Same rules as issues.ts, see SCORING.md.
+ */
+const STREAM_AGGREGATES = `
+SELECT * EXCEPT (ramp_i, steady, steady_mean, sigma) FROM (
+SELECT
+  session_id, peer_id, pc_id, stream_id, direction, kind, ssrc, codec,
+  seconds, active_seconds, start_ms, end_ms, duration_s,
+  bitrate_mean, bitrate_q[1] AS bitrate_p5, bitrate_q[2] AS bitrate_p50, bitrate_q[3] AS bitrate_p90,
+  bitrate_q[4] AS bitrate_p95,
+  arrayFirstIndex(x -> x >= 0.5 * bitrate_mean, br) AS ramp_i,
+  if(ramp_i > 0, arraySlice(br, ramp_i), []) AS steady,
+  arrayAvg(steady) AS steady_mean,
+  if(length(steady) >= 3 AND steady_mean > 0,
+     sqrt(greatest(0, arrayAvg(arrayMap(x -> x * x, steady)) - steady_mean * steady_mean)), NULL) AS sigma,
+  sigma / steady_mean AS bitrate_cv,
+  sigma / 1000 AS bitrate_sigma_kbps,
+  if(ramp_i > 0, ramp_i - 1, NULL) AS ramp_up_s,
+  target_bitrate, fps_mean, if(fps_mean > 0, fps_sd / fps_mean, NULL) AS fps_cv,
+  width, height, max_height, freeze_count, frozen_stat_s, first_active_ms, last_active_ms,
+  arraySum(arrayMap(x -> if(x.1 > first_active_ms AND x.1 < last_active_ms, x.2, 0), inactive)) / 1000 AS stalled_s,
+  loss, jitter_ms, jitter_p95_ms, rtt_ms, rtt_p95_ms, jb_delay_ms, qp,
+  limit_bandwidth_share, limit_cpu_share,
+  arrayCount(x -> (x.1 > 0 AND x.1 < max_height) OR (x.2 >= 0 AND x.2 < 0.8 * {fps:Float64})
+    OR (x.3 >= 0 AND x.1 > 0 AND x.3 < 0.8 * ${targetBitrateSql('x.4 * x.1')}), limited) AS limited_seconds,
+  nack_per_s, pli_per_s, keyframes, dropped_share, concealment,
+  ${persists('f_rtt', 3)} AS p_rtt, ${persists('f_jitter', 3)} AS p_jitter, ${persists('f_loss', 3)} AS p_loss,
+  ${persists('f_mos', 3)} AS p_mos_risk, ${persists('arrayMap(x -> x.1, inactive)', 5)} AS p_silent, n_freeze,
+  flagged
+FROM
+(
+  SELECT
+    session_id, peer_id, pc_id, stream_id,
+    toString(any(stream_seconds.direction)) AS direction, toString(any(stream_seconds.kind)) AS kind,
+    any(ssrc) AS ssrc, argMaxIf(stream_seconds.codec, ts, stream_seconds.codec != '') AS codec,
+    count() AS seconds, countIf(active = 1) AS active_seconds,
+    toUnixTimestamp64Milli(min(ts)) AS start_ms, toUnixTimestamp64Milli(max(ts)) AS end_ms,
+    sum(interval_ms) / 1000 AS duration_s,
+    avgIf(bitrate_bps, active = 1) AS bitrate_mean,
+    quantilesExactIf(0.05, 0.5, 0.9, 0.95)(bitrate_bps, active = 1) AS bitrate_q,
+    arrayMap(x -> x.2, arraySort(groupArrayIf((ts, assumeNotNull(bitrate_bps)), active = 1 AND bitrate_bps IS NOT NULL))) AS br,
+    avgIf(target_bitrate_bps, active = 1) AS target_bitrate,
+    avgIf(fps, active = 1) AS fps_mean, stddevPopIf(fps, active = 1) AS fps_sd,
+    quantileExactIf(0.5)(stream_seconds.width, active = 1 AND stream_seconds.width > 0) AS width,
+    quantileExactIf(0.5)(stream_seconds.height, active = 1 AND stream_seconds.height > 0) AS height,
+    maxIf(stream_seconds.height, active = 1) AS max_height,
+    ifNull(sum(stream_seconds.freeze_count), 0) AS freeze_count,
+    ifNull(sum(stream_seconds.frozen_share * interval_ms / 1000), 0) AS frozen_stat_s,
+    groupArrayIf((toUnixTimestamp64Milli(ts), interval_ms), active = 0) AS inactive,
+    minIf(toUnixTimestamp64Milli(ts), active = 1) AS first_active_ms,
+    maxIf(toUnixTimestamp64Milli(ts), active = 1) AS last_active_ms,
+    -- Inbound: lost / (lost + received); outbound: the far end's fractionLost weighted by packets sent.
+    if(direction = 'inbound',
+       sumIf(packets_lost, packets_lost IS NOT NULL AND packets_per_s IS NOT NULL)
+         / nullIf(sumIf(packets_lost + packets_per_s * interval_ms / 1000, packets_lost IS NOT NULL AND packets_per_s IS NOT NULL), 0),
+       sumIf(loss_ratio * packets_per_s, loss_ratio IS NOT NULL AND packets_per_s IS NOT NULL)
+         / nullIf(sumIf(packets_per_s, loss_ratio IS NOT NULL AND packets_per_s IS NOT NULL), 0)) AS loss,
+    avg(stream_seconds.jitter_ms) AS jitter_ms, quantileExact(0.95)(stream_seconds.jitter_ms) AS jitter_p95_ms,
+    avg(stream_seconds.rtt_ms) AS rtt_ms, quantileExact(0.95)(stream_seconds.rtt_ms) AS rtt_p95_ms,
+    avgIf(stream_seconds.jb_delay_ms, active = 1) AS jb_delay_ms,
+    sumIf(qp_avg * fps, qp_avg IS NOT NULL AND fps > 0) / nullIf(sumIf(fps, qp_avg IS NOT NULL AND fps > 0), 0) AS qp,
+    avgIf(stream_seconds.limit_bandwidth_share, active = 1) AS limit_bandwidth_share,
+    avgIf(stream_seconds.limit_cpu_share, active = 1) AS limit_cpu_share,
+    groupArrayIf((stream_seconds.height, ifNull(fps, -1), ifNull(bitrate_bps, -1), stream_seconds.width),
+      active = 1 AND greatest(${BW}, ${CPU}) >= 0.5) AS limited,
+    avgIf(stream_seconds.nack_per_s, active = 1) AS nack_per_s,
+    avgIf(stream_seconds.pli_per_s, active = 1) AS pli_per_s,
+    ifNull(sum(stream_seconds.keyframes), 0) AS keyframes,
+    sum(frames_dropped) / nullIf(sum(frames_dropped) + sumIf(fps * interval_ms / 1000, fps IS NOT NULL AND frames_dropped IS NOT NULL), 0) AS dropped_share,
+    avgIf(concealment_ratio, active = 1) AS concealment,
+    ${flagged('stream_seconds.rtt_ms > 400')} AS f_rtt,
+    ${flagged('stream_seconds.jitter_ms > 30')} AS f_jitter,
+    ${flagged('loss_ratio > 0.01')} AS f_loss,
+    ${flagged(`loss_ratio > 0.02 OR concealment_ratio > 0.02 OR stream_seconds.jitter_ms > 30
+      OR ifNull(stream_seconds.rtt_ms, 0) / 2 + ifNull(stream_seconds.jb_delay_ms, 0) > 150`)} AS f_mos,
+    countIf(stream_seconds.freeze_count > 0 OR stream_seconds.frozen_share > 0) AS n_freeze,
+    arraySort(groupArrayIf(${SECOND_TUPLE}, ${FLAGGED})) AS flagged
+  FROM stream_seconds FINAL
+  WHERE ${WHERE}
+  GROUP BY session_id, peer_id, pc_id, stream_id
+))
+ORDER BY session_id, peer_id, pc_id, stream_id`
+
+export interface StreamAggregateRow {
+  session_id: string
+  peer_id: string
+  pc_id: string
+  stream_id: string
+  direction: 'inbound' | 'outbound'
+  kind: 'audio' | 'video'
+  ssrc: number
+  codec: string
+  seconds: number
+  active_seconds: number
+  start_ms: number
+  end_ms: number
+  duration_s: number
+  bitrate_mean: number | null
+  bitrate_p5: number | null
+  bitrate_p50: number | null
+  bitrate_p90: number | null
+  bitrate_p95: number | null
+  bitrate_cv: number | null
+  bitrate_sigma_kbps: number | null
+  ramp_up_s: number | null
+  target_bitrate: number | null
+  fps_mean: number | null
+  fps_cv: number | null
+  width: number
+  height: number
+  max_height: number
+  first_active_ms: number | null
+  last_active_ms: number | null
+  freeze_count: number
+  frozen_stat_s: number
+  stalled_s: number
+  loss: number | null
+  jitter_ms: number | null
+  jitter_p95_ms: number | null
+  rtt_ms: number | null
+  rtt_p95_ms: number | null
+  jb_delay_ms: number | null
+  qp: number | null
+  limit_bandwidth_share: number | null
+  limit_cpu_share: number | null
+  limited_seconds: number
+  nack_per_s: number | null
+  pli_per_s: number | null
+  keyframes: number
+  dropped_share: number | null
+  concealment: number | null
+  /** 1 when the condition held in 3 of 5 consecutive seconds somewhere (5 of 5 for p_silent). */
+  p_rtt: number
+  p_jitter: number
+  p_loss: number
+  p_mos_risk: number
+  p_silent: number
+  n_freeze: number
+  /** The seconds where some detector condition holds, as detector rows (usually a handful). */
+  flagged: StreamSecond[]
+}
+
+/** Aggregates of every stream of the scope, ordered by session, peer, pc, stream. Rejects with StoreError. */
+export async function streamAggregates(
+  store: Store,
+  scope: Scope,
+  expectedFps: number,
+): Promise<StreamAggregateRow[]> {
+  const rows = await store.query<Omit<StreamAggregateRow, 'flagged'> & { flagged: unknown[][] }>(
+    STREAM_AGGREGATES,
+    params(scope, { fps: expectedFps }),
+  )
+  return rows.map((r) => ({ ...r, flagged: r.flagged.map(toSecond) }))
+}
+
+const TRANSPORT_AGGREGATES = `
+SELECT
+  session_id, peer_id, pc_id, count() AS seconds,
+  avg(t.rtt_ms) AS rtt_ms, quantileExact(0.95)(t.rtt_ms) AS rtt_p95_ms,
+  ${persists(flagged('t.rtt_ms > 400'), 3)} AS p_rtt,
+  countIf(t.local_type = 'relay') AS relay_seconds,
+  argMax(t.local_type, ts) AS local_type, argMax(t.remote_type, ts) AS remote_type,
+  argMax(t.protocol, ts) AS protocol, argMax(t.relay_protocol, ts) AS relay_protocol,
+  argMax(t.network_type, ts) AS network_type,
+  avg(t.available_out_bps) AS available_out_bps, avg(t.available_in_bps) AS available_in_bps
+FROM transport_seconds AS t FINAL
+WHERE ${WHERE}
+GROUP BY session_id, peer_id, pc_id`
+
+export interface TransportAggregateRow {
+  session_id: string
+  peer_id: string
+  pc_id: string
+  seconds: number
+  rtt_ms: number | null
+  rtt_p95_ms: number | null
+  p_rtt: number
+  relay_seconds: number
+  local_type: string
+  remote_type: string
+  protocol: string
+  relay_protocol: string
+  network_type: string
+  available_out_bps: number | null
+  available_in_bps: number | null
+}
+
+export function transportAggregates(store: Store, scope: Scope): Promise<TransportAggregateRow[]> {
+  return store.query<TransportAggregateRow>(TRANSPORT_AGGREGATES, params(scope))
+}
+
+const SERIES_COLUMNS = `session_id, peer_id, pc_id, stream_id, toUnixTimestamp64Milli(ts) AS t, interval_ms, active,
+  bitrate_bps, packets_per_s, fps, width, height, loss_ratio, jitter_ms, rtt_ms, jb_delay_ms, freeze_count,
+  frozen_share, limitation, limit_bandwidth_share, limit_cpu_share, keyframes, pli_per_s, nack_per_s, qp_avg,
+  concealment_ratio, target_bitrate_bps, audio_level`
+
+export interface SeriesRow extends StreamSecond {
+  session_id: string
+  peer_id: string
+  pc_id: string
+  stream_id: string
+  nack_per_s: number | null
+  qp_avg: number | null
+  target_bitrate_bps: number | null
+  audio_level: number | null
+}
+
+/** Per-second rows of the given stream ids (all streams when `streams` is undefined), ordered by time. */
+export function streamSeries(store: Store, scope: Scope, streams?: string[]): Promise<SeriesRow[]> {
+  const filter = streams ? ' AND stream_id IN {streams:Array(String)}' : ''
+  return store.query<SeriesRow>(
+    `SELECT ${SERIES_COLUMNS} FROM stream_seconds FINAL WHERE ${WHERE}${filter}
+     ORDER BY session_id, peer_id, pc_id, stream_id, ts`,
+    params(scope, streams ? { streams } : {}),
+  )
+}
+
+export interface DetectorSeries {
+  session_id: string
+  peer_id: string
+  pc_id: string
+  stream_id: string
+  rows: StreamSecond[]
+}
+
+/**
+ * Every second of the given streams as detector rows, one result row per stream (its seconds as sorted
+ * tuples). For the rare stream whose issues may not show in flagged seconds. Rejects with StoreError.
+ */
+export async function detectorSeries(
+  store: Store,
+  scope: Scope,
+  streams: string[],
+): Promise<DetectorSeries[]> {
+  const rows = await store.query<{
+    session_id: string
+    peer_id: string
+    pc_id: string
+    stream_id: string
+    s: unknown[][]
+  }>(
+    `SELECT session_id, peer_id, pc_id, stream_id, arraySort(groupArray(${SECOND_TUPLE})) AS s
+     FROM stream_seconds FINAL WHERE ${WHERE} AND stream_id IN {streams:Array(String)}
+     GROUP BY session_id, peer_id, pc_id, stream_id`,
+    params(scope, { streams }),
+  )
+  return rows.map((r) => ({
+    session_id: r.session_id,
+    peer_id: r.peer_id,
+    pc_id: r.pc_id,
+    stream_id: r.stream_id,
+    rows: r.s.map(toSecond),
+  }))
+}
+
+export interface TransportSeriesRow extends TransportSecond {
+  session_id: string
+  peer_id: string
+  pc_id: string
+  available_out_bps: number | null
+  send_bps: number | null
+  recv_bps: number | null
+}
+
+/** Per-second transport rows; with `flaggedOnly`, only seconds with RTT over 400 ms or a relayed pair. */
+export function transportSeries(
+  store: Store,
+  scope: Scope,
+  pcs?: string[],
+  flaggedOnly = false,
+): Promise<TransportSeriesRow[]> {
+  const filter =
+    (pcs ? ' AND pc_id IN {pcs:Array(String)}' : '') +
+    (flaggedOnly ? " AND (rtt_ms > 400 OR local_type = 'relay')" : '')
+  return store.query<TransportSeriesRow>(
+    `SELECT session_id, peer_id, pc_id, toUnixTimestamp64Milli(ts) AS t, rtt_ms, local_type, relay_protocol,
+       available_out_bps, send_bps, recv_bps
+     FROM transport_seconds FINAL WHERE ${WHERE}${filter}
+     ORDER BY session_id, peer_id, pc_id, ts`,
+    params(scope, pcs ? { pcs } : {}),
+  )
+}
+
+export interface SessionEvent extends StateEvent {
+  session: string
+}
+
+/**
+ * Goodbyes and connection-state events of the sessions (whole sessions: they are few and small), as
+ * `{ name, state }`. The SDK (sdk/src/monitor.ts) sends each state change as a snapshot of all four
+ * states (`connectionState`, `iceConnectionState`, …) and `closed` when a pc is closed (close() fires no
+ * state event); webrtc-internals and simpler clients send `{ state }` or `{ value }`. A `closed` event
+ * reads as connectionstatechange → closed.
+ */
+export async function sessionEvents(store: Store, app: string, sessions: string[]): Promise<SessionEvent[]> {
+  const rows = await store.query<{
+    session_id: string
+    peer_id: string
+    pc_id: string
+    t: number
+    name: string
+    data: string
+  }>(
+    `SELECT session_id, peer_id, pc_id, toUnixTimestamp64Milli(ts) AS t, name, data
+     FROM events FINAL
+     WHERE app_id = {app:String} AND session_id IN {sessions:Array(String)}
+       AND (name IN ('bye', 'closed') OR name ILIKE '%connectionstatechange')
+     ORDER BY t, seq`,
+    { app, sessions },
+  )
+  return rows.map((r) => {
+    const closed = r.name === 'closed'
+    return {
+      session: r.session_id,
+      peer: r.peer_id,
+      pc: r.pc_id,
+      t: r.t,
+      name: closed ? 'connectionstatechange' : r.name,
+      state: closed ? 'closed' : stateOf(r.name, r.data),
+    }
+  })
+}
+
+/** The state an event reports: `state`/`value`, else the snapshot field matching its name. */
+function stateOf(name: string, data: string): string {
+  if (!data) return ''
+  try {
+    const d = JSON.parse(data) as Record<string, unknown>
+    const ice = name.toLowerCase().endsWith('iceconnectionstatechange')
+    const v = d.state ?? d.value ?? (ice ? d.iceConnectionState : d.connectionState)
+    return typeof v === 'string' ? v : ''
+  } catch {
+    return ''
+  }
+}
+
+export interface PeerRow {
+  session_id: string
+  peer_id: string
+  user_id: string
+  sdk_version: string
+  user_agent: string
+  browser: string
+  os: string
+  metadata: Record<string, string>
+}
+
+export function sessionPeers(store: Store, app: string, sessions: string[]): Promise<PeerRow[]> {
+  return store.query<PeerRow>(
+    // The latest non-empty value: a reconnect's hello may omit what an earlier one said.
+    `SELECT session_id, peer_id, argMaxIf(user_id, connected_at, user_id != '') AS user_id,
+       argMaxIf(sdk_version, connected_at, sdk_version != '') AS sdk_version,
+       argMaxIf(user_agent, connected_at, user_agent != '') AS user_agent,
+       argMaxIf(browser, connected_at, browser != '') AS browser, argMaxIf(os, connected_at, os != '') AS os,
+       argMaxIf(metadata, connected_at, length(metadata) > 0) AS metadata
+     FROM peers WHERE app_id = {app:String} AND session_id IN {sessions:Array(String)}
+     GROUP BY session_id, peer_id ORDER BY session_id, peer_id`,
+    { app, sessions },
+  )
+}
+
+/** First and last per-second row of each session (its full span, whatever window is being scored). */
+export function sessionBounds(
+  store: Store,
+  app: string,
+  sessions: string[],
+): Promise<{ session_id: string; start_ms: number; end_ms: number }[]> {
+  return store.query(
+    `SELECT session_id, toUnixTimestamp64Milli(min(ts)) AS start_ms, toUnixTimestamp64Milli(max(ts)) AS end_ms
+     FROM stream_seconds WHERE app_id = {app:String} AND session_id IN {sessions:Array(String)}
+     GROUP BY session_id`,
+    { app, sessions },
+  )
+}
