@@ -2,19 +2,25 @@
 // for clients that cannot open a WebSocket, and whatever the analyzer and web view mount.
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { Hono } from 'hono'
+import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import type { Logger } from 'pino'
 import type { ServerFrame } from '../sdk/src/protocol.ts'
 import type { Store } from '../store/index.ts'
+import { mountAdmin } from './admin.ts'
 import type { Config } from './config.ts'
 import type { Ingest } from './ingest.ts'
 import { describeIssue, ingestRequestSchema } from './protocol.ts'
+import type { SessionRegistry } from './registry.ts'
+import type { ResumeLoader } from './resume.ts'
 import { ClientSession } from './session.ts'
 import type { CollectorMetrics } from './stats.ts'
 
 export interface AppDeps {
   store: Store
   ingest: Ingest
+  registry: SessionRegistry
+  resume: ResumeLoader
   config: Config
   log: Logger
   metrics: CollectorMetrics
@@ -33,17 +39,44 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ error: 'internal error' }, 500)
   })
 
+  // CORS (browsers only; tokens and keys are the real gate, no cookies are ever used). The ingest
+  // fallback lets every origin read its answer: the per-app allow-list is enforced on its hello (403),
+  // as on streams. The API (analyzer, deletion) answers only the configured origins, or any in dev mode.
+  const origins = new Set([...config.allowedOrigins.values()].flat())
+  const apiAny = config.dev || origins.has('*')
+  app.use(
+    '/v1/ingest',
+    cors({
+      origin: (o) => o || '*',
+      allowMethods: ['POST', 'OPTIONS'],
+      maxAge: 600,
+    }),
+  )
+  app.use(
+    '/api/*',
+    cors({
+      origin: (o) => (apiAny || origins.has(o) ? o : null),
+      allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+      allowHeaders: ['Authorization', 'Content-Type'],
+      maxAge: 600,
+    }),
+  )
+
   app.get('/healthz', (c) => c.json({ ok: true }))
 
+  // Ready = the store answers, writes succeed, and unstored frames are within bounds. A load balancer
+  // stops sending new clients while this is 503; streams already open are pushed back with 1013.
   app.get('/readyz', async (c) => {
     const ping = await store.ping()
-    const overloaded = ingest.pendingFrames > config.maxPendingFrames
-    const ready = ping.ok && ingest.healthy && !overloaded
+    const ready = ping.ok && ingest.healthy && !ingest.overloaded
     const body = {
       ok: ready,
       store: ping.ok ? 'ok' : ping.error,
       writes: ingest.healthy ? 'ok' : 'failing',
       pendingFrames: ingest.pendingFrames,
+      pendingBytes: ingest.pendingBytes,
+      overloaded: ingest.overloaded,
+      ...(config.dev ? { dev: true, warning: 'DEV MODE: streams are accepted without authentication' } : {}),
     }
     return c.json(body, ready ? 200 : 503)
   })
@@ -53,8 +86,27 @@ export function createApp(deps: AppDeps): Hono {
     'Frames accepted but not yet stored (acks pending)',
     () => ingest.pendingFrames,
   )
+  metrics.registry.gauge(
+    'rtcpulse_pending_bytes',
+    'Bytes of frames accepted but not yet stored',
+    () => ingest.pendingBytes,
+  )
   metrics.registry.gauge('rtcpulse_store_healthy', '1 while store writes succeed', () =>
     ingest.healthy ? 1 : 0,
+  )
+  // Standard process gauges (Prometheus client conventions), for the soak benchmark and dashboards.
+  metrics.registry.gauge('process_resident_memory_bytes', 'Resident memory size in bytes', () =>
+    process.memoryUsage.rss(),
+  )
+  metrics.registry.gauge(
+    'nodejs_heap_used_bytes',
+    'V8 heap in use, bytes',
+    () => process.memoryUsage().heapUsed,
+  )
+  metrics.registry.gauge(
+    'rtcpulse_dev_mode',
+    '1 when the collector runs in insecure dev mode (streams accepted without a token)',
+    () => (config.dev ? 1 : 0),
   )
 
   app.get('/metrics', (c) =>
@@ -79,7 +131,7 @@ export function createApp(deps: AppDeps): Hono {
     const ip = getConnInfo(c).remote.address ?? ''
     const session = new ClientSession(
       deps,
-      { ip, origin: c.req.header('origin') },
+      { ip, origin: c.req.header('origin'), live: false },
       {
         send: (f) => {
           if (f.t === 'error') errors.push(f)
@@ -92,17 +144,22 @@ export function createApp(deps: AppDeps): Hono {
       return c.json({ error: closed?.reason ?? 'refused', errors }, status)
     }
     const writes: Promise<void>[] = []
+    let overloaded = false
     for (const frame of parsed.data.frames) {
+      // Stop taking frames once the store is behind (memory stays bounded); the rest are not acked.
+      if ((overloaded = ingest.overloaded)) break
       const w = session.frame(frame, JSON.stringify(frame))
       if (w) writes.push(w)
     }
     const results = await Promise.allSettled(writes)
+    session.dispose()
     if (results.some((r) => r.status === 'rejected'))
       return c.json({ error: 'store unavailable', errors }, 503)
-    session.dispose()
+    if (overloaded) return c.json({ error: 'collector overloaded', seq: session.storedSeqs(), errors }, 503)
     return c.json({ seq: session.storedSeqs(), errors })
   })
 
+  mountAdmin(app, deps)
   for (const m of deps.mount ?? []) m(app)
   return app
 }

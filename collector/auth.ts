@@ -75,3 +75,27 @@ export function verifyToken(
   }
   return { ok: true, claims: claims as TokenClaims }
 }
+
+/**
+ * Checks an `Authorization: Bearer <secret>` header against the signing keys of `app`: the API's
+ * app-scoped credential until dedicated API keys exist (SECURITY.md). Constant-time per key; never throws.
+ */
+export function verifyAppSecret(
+  header: string | undefined,
+  app: string,
+  keys: readonly SigningKey[],
+): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? '')
+  if (!m) return false
+  const given = createHmac('sha256', 'rtcpulse-api')
+    .update(m[1] as string)
+    .digest()
+  let ok = false
+  for (const key of keys) {
+    if (key.app !== app) continue
+    // Compare digests: equal length whatever the secrets' lengths, so timingSafeEqual applies.
+    const expected = createHmac('sha256', 'rtcpulse-api').update(key.secret).digest()
+    if (timingSafeEqual(given, expected)) ok = true
+  }
+  return ok
+}

@@ -28,8 +28,26 @@ export interface Config {
   maxFramesPerSecond: number
   maxPcsPerConnection: number
   maxConnectionsPerIp: number
+  /** Concurrent streams opened with one token (a monitor reconnecting briefly holds two). */
+  maxConnectionsPerToken: number
   /** Frames accepted but not yet stored, across all connections, before clients are pushed back. */
   maxPendingFrames: number
+  /** Bytes of frame text accepted but not yet stored, across all connections (same pushback). */
+  maxPendingBytes: number
+  /** Per connection: bytes queued before `welcome` plus bytes accepted and not yet stored. */
+  maxBufferedBytes: number
+  /** Per connection: bytes of server frames the client has not read; more closes it (slow consumer). */
+  maxSendBufferBytes: number
+  /** Liveness ping interval; a socket that has not answered the previous ping is terminated. */
+  pingIntervalMs: number
+  /** A connection that sends no hello within this time is closed with 1013. */
+  helloTimeoutMs: number
+  /** Longest wait between retries of a failing store write, ms (starts at 100 and doubles). */
+  storeRetryMaxMs: number
+  /** Mask IP addresses (candidate stats, ICE events, the client address) before storage. */
+  maskIps: boolean
+  /** Days to keep rows, per table; tables not listed keep the TTL of their migration. */
+  retentionDays: Map<string, number>
   analyzer: boolean
 }
 
@@ -90,6 +108,33 @@ function parseOrigins(raw: string | undefined): Map<string, string[]> {
   return out
 }
 
+/** Tables whose retention has its own variable `RTCPULSE_RETENTION_DAYS_<TABLE>`, with the schema default. */
+export const RETENTION_TABLES: ReadonlyArray<[table: string, days: number]> = [
+  ['raw_frames', 7],
+  ['events', 90],
+  ['stream_seconds', 90],
+  ['transport_seconds', 90],
+  ['peers', 400],
+]
+
+// Read one by one (not by scanning env) so that each variable is visible to the README check.
+function parseRetention(env: Env): Map<string, number> {
+  const raw: Record<string, string | undefined> = {
+    raw_frames: env.RTCPULSE_RETENTION_DAYS_RAW_FRAMES,
+    events: env.RTCPULSE_RETENTION_DAYS_EVENTS,
+    stream_seconds: env.RTCPULSE_RETENTION_DAYS_STREAM_SECONDS,
+    transport_seconds: env.RTCPULSE_RETENTION_DAYS_TRANSPORT_SECONDS,
+    peers: env.RTCPULSE_RETENTION_DAYS_PEERS,
+  }
+  const out = new Map<string, number>()
+  for (const [table, value] of Object.entries(raw)) {
+    if (value === undefined || value === '') continue
+    const name = `RTCPULSE_RETENTION_DAYS_${table.toUpperCase()}`
+    out.set(table, int({ [name]: value }, name, 0, 1, 36_500))
+  }
+  return out
+}
+
 /** Validates the environment into a Config. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env): Config {
   const logLevel = (env.LOG_LEVEL ?? 'info') as LogLevel
@@ -131,6 +176,13 @@ export function loadConfig(env: Env): Config {
     )
   }
   const host = env.HOST || '127.0.0.1'
+  const maxFrameBytes = int(env, 'RTCPULSE_MAX_FRAME_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024)
+  const maxBufferedBytes = int(env, 'RTCPULSE_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 1024, 2 ** 31)
+  if (maxBufferedBytes < maxFrameBytes) {
+    throw new ConfigError(
+      `RTCPULSE_MAX_BUFFERED_BYTES=${maxBufferedBytes} is invalid: it must be at least RTCPULSE_MAX_FRAME_BYTES (${maxFrameBytes})`,
+    )
+  }
   return {
     port: int(env, 'PORT', 8080, 0, 65535),
     host,
@@ -146,11 +198,20 @@ export function loadConfig(env: Env): Config {
     allowedOrigins: parseOrigins(env.RTCPULSE_ALLOWED_ORIGINS),
     batchMaxRows: int(env, 'RTCPULSE_BATCH_ROWS', 20_000, 1, 1_000_000),
     batchMaxDelayMs: int(env, 'RTCPULSE_BATCH_MS', 200, 1, 60_000),
-    maxFrameBytes: int(env, 'RTCPULSE_MAX_FRAME_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
+    maxFrameBytes,
     maxFramesPerSecond: int(env, 'RTCPULSE_MAX_FRAMES_PER_SECOND', 50, 1, 100_000),
     maxPcsPerConnection: int(env, 'RTCPULSE_MAX_PCS', 32, 1, 10_000),
     maxConnectionsPerIp: int(env, 'RTCPULSE_MAX_CONNECTIONS_PER_IP', 1000, 1, 1_000_000),
+    maxConnectionsPerToken: int(env, 'RTCPULSE_MAX_CONNECTIONS_PER_TOKEN', 16, 1, 1_000_000),
     maxPendingFrames: int(env, 'RTCPULSE_MAX_PENDING_FRAMES', 200_000, 100, 100_000_000),
+    maxPendingBytes: int(env, 'RTCPULSE_MAX_PENDING_BYTES', 256 * 1024 * 1024, 1024 * 1024, 2 ** 40),
+    maxBufferedBytes,
+    maxSendBufferBytes: int(env, 'RTCPULSE_MAX_SEND_BUFFER_BYTES', 1024 * 1024, 1024, 2 ** 31),
+    pingIntervalMs: int(env, 'RTCPULSE_PING_INTERVAL_MS', 30_000, 50, 3_600_000),
+    helloTimeoutMs: int(env, 'RTCPULSE_HELLO_TIMEOUT_MS', 10_000, 50, 600_000),
+    storeRetryMaxMs: int(env, 'RTCPULSE_STORE_RETRY_MAX_MS', 5000, 100, 600_000),
+    maskIps: bool(env, 'RTCPULSE_MASK_IPS', true),
+    retentionDays: parseRetention(env),
     analyzer: bool(env, 'RTCPULSE_ANALYZER', true),
   }
 }
@@ -180,9 +241,38 @@ export const CONFIG_VARS: ReadonlyArray<[name: string, def: string, meaning: str
   ['RTCPULSE_MAX_PCS', '32', 'peer connections per monitor connection'],
   ['RTCPULSE_MAX_CONNECTIONS_PER_IP', '1000', 'concurrent streams per client IP; more closes with 4029'],
   [
+    'RTCPULSE_MAX_CONNECTIONS_PER_TOKEN',
+    '16',
+    'concurrent streams opened with one token; more closes with 4029',
+  ],
+  [
     'RTCPULSE_MAX_PENDING_FRAMES',
     '200000',
     'frames held unstored in memory before clients are pushed back (1013)',
   ],
+  [
+    'RTCPULSE_MAX_PENDING_BYTES',
+    '268435456',
+    'bytes of frames held unstored in memory before clients are pushed back (1013)',
+  ],
+  [
+    'RTCPULSE_MAX_BUFFERED_BYTES',
+    '4194304',
+    'per connection: bytes queued before welcome plus bytes not yet stored; more closes with 1013',
+  ],
+  [
+    'RTCPULSE_MAX_SEND_BUFFER_BYTES',
+    '1048576',
+    'per connection: server bytes the client has not read; more closes it (slow consumer)',
+  ],
+  ['RTCPULSE_PING_INTERVAL_MS', '30000', 'liveness ping interval; a socket that misses a pong is closed'],
+  ['RTCPULSE_HELLO_TIMEOUT_MS', '10000', 'a connection without a hello after this long is closed (1013)'],
+  ['RTCPULSE_STORE_RETRY_MAX_MS', '5000', 'longest pause between retries of a failing store write (ms)'],
+  ['RTCPULSE_MASK_IPS', 'true', 'mask IP addresses before storage (IPv4 to /24, IPv6 to /48)'],
+  ...RETENTION_TABLES.map(([table, days]): [string, string, string] => [
+    `RTCPULSE_RETENTION_DAYS_${table.toUpperCase()}`,
+    String(days),
+    `days to keep rows of ${table} (applied at start with ALTER TABLE … MODIFY TTL)`,
+  ]),
   ['RTCPULSE_ANALYZER', 'true', 'run the analyzer inside the collector process'],
 ]

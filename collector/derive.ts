@@ -386,7 +386,32 @@ export function deriveSecond(state: StatsState, ts: number, prev: Snapshot | und
       snapshot.set(id, { ts: num(obj, 'timestamp') ?? ts, obj: { ...obj } })
     }
   }
-  return { streams: mergeSimulcast(streams), transport: tr, snapshot }
+  const merged = mergeSimulcast(streams)
+  for (const s of merged) fitStream(s)
+  if (tr) tr.interval_ms = key(tr.interval_ms, U32)
+  return { streams: merged, transport: tr, snapshot }
+}
+
+// Column ranges (store/migrations/001_init.sql). Clients send any number; one value outside its column's
+// type would make ClickHouse refuse the whole batch insert, everyone's rows with it (invariant 2). So a
+// key column out of range becomes 0 and a metric out of range becomes null.
+const U16 = 0xffff
+const U32 = 0xffffffff
+const I32 = 0x7fffffff
+const fits = (v: number | null, lo: number, hi: number): v is number =>
+  v !== null && Number.isInteger(v) && v >= lo && v <= hi
+const key = (v: number, hi: number): number => (fits(v, 0, hi) ? v : 0)
+const count = (v: number | null, lo: number, hi: number): number | null => (fits(v, lo, hi) ? v : null)
+
+function fitStream(s: StreamMetrics): void {
+  s.ssrc = key(s.ssrc, U32)
+  s.width = key(s.width, U16)
+  s.height = key(s.height, U16)
+  s.interval_ms = key(s.interval_ms, U32)
+  s.packets_lost = count(s.packets_lost, -I32 - 1, I32)
+  s.frames_dropped = count(s.frames_dropped, 0, U32)
+  s.freeze_count = count(s.freeze_count, 0, U32)
+  s.keyframes = count(s.keyframes, 0, U32)
 }
 
 const SUMMED = [

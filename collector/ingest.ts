@@ -5,8 +5,9 @@
 // Invariant 1 (DESIGN.md): `add()` resolves only after every table of its batch is written, and
 // `raw_frames` — the ledger `welcome` reads resume points from — is written last. A write that fails on
 // a connection error is retried until it succeeds or the ingest is closed; meanwhile nothing is acked.
+// A row the store refuses for its content is isolated and dropped (counted), never the whole batch.
 import type { Logger } from 'pino'
-import { StoreError } from '../store/index.ts'
+import { StoreError, isSchemaError } from '../store/index.ts'
 import type { Store } from '../store/index.ts'
 import type { Registry } from './metrics.ts'
 
@@ -16,15 +17,22 @@ export type Table = (typeof TABLES)[number]
 export type RowSet = Partial<Record<Table, object[]>>
 
 export interface Ingest {
-  /** Queues rows of `frames` frames; resolves once they are stored, rejects if they never can be. */
-  add(rows: RowSet, frames?: number): Promise<void>
+  /**
+   * Queues rows of `frames` frames holding `bytes` bytes of frame text; resolves once they are stored,
+   * rejects if they never can be. Never refuses: callers check `overloaded` before adding.
+   */
+  add(rows: RowSet, frames?: number, bytes?: number): Promise<void>
   /** Frames accepted but not yet stored. */
   readonly pendingFrames: number
+  /** Bytes of frame text accepted but not yet stored. */
+  readonly pendingBytes: number
+  /** True while pending frames or bytes exceed their limits: take no new frames (push back with 1013). */
+  readonly overloaded: boolean
   /** False while writes are failing. */
   readonly healthy: boolean
   /** Writes everything queued so far; resolves when stored. */
   flush(): Promise<void>
-  /** Flushes, then refuses new rows. Rejects if the final flush fails. */
+  /** Flushes, then refuses new rows. Rejects if the final flush fails (or the store is still down at the deadline). */
   close(): Promise<void>
 }
 
@@ -34,6 +42,11 @@ export interface IngestOptions {
   maxDelayMs: number
   log: Logger
   metrics: Registry
+  /** Limits behind `overloaded` (default: unbounded). */
+  maxPendingFrames?: number
+  maxPendingBytes?: number
+  /** How long close() keeps retrying a failing store before giving up (default 10 s). */
+  closeDeadlineMs?: number
   /** First and largest retry delay for a failed write, ms. */
   retryMinMs?: number
   retryMaxMs?: number
@@ -43,6 +56,7 @@ interface Batch {
   rows: Record<Table, object[]>
   rowCount: number
   frames: number
+  bytes: number
   promise: Promise<void>
   resolve: () => void
   reject: (err: Error) => void
@@ -61,6 +75,7 @@ function newBatch(): Batch {
     rows: { peers: [], events: [], stream_seconds: [], transport_seconds: [], raw_frames: [] },
     rowCount: 0,
     frames: 0,
+    bytes: 0,
     promise,
     resolve,
     reject,
@@ -85,6 +100,10 @@ export function createIngest(options: IngestOptions): Ingest {
     'Time to write one batch, all tables, including retries',
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   )
+  const rowsRejected = metrics.counter(
+    'rtcpulse_rows_rejected_total',
+    'Rows the store refused for their content, dropped after isolating them, by table',
+  )
   const writeErrors = metrics.counter(
     'rtcpulse_store_write_errors_total',
     'Failed batch writes, by retryable',
@@ -94,31 +113,59 @@ export function createIngest(options: IngestOptions): Ingest {
   let timer: NodeJS.Timeout | undefined
   let writing: Promise<void> | undefined
   let inflightFrames = 0
+  let inflightBytes = 0
+  const maxFrames = options.maxPendingFrames ?? Infinity
+  const maxBytes = options.maxPendingBytes ?? Infinity
   let healthy = true
   let closed = false
 
-  async function writeBatch(batch: Batch): Promise<void> {
-    const started = performance.now()
+  // Writes one table's rows of a batch. Connection errors are retried (capped exponential backoff) until
+  // they succeed or the ingest closes; meanwhile nothing is acked. Rows refused for their content are
+  // isolated by splitting the chunk in halves until the rows at fault stand alone; those are dropped and
+  // counted, and the rest is written: one unstorable row must not take everyone's frames with it
+  // (invariant 2). Derivation fits every value to its column, so this is a safety net, not a path.
+  async function writeTable(table: Table, rows: object[]): Promise<void> {
+    const chunks: object[][] = [rows]
     let delay = retryMin
-    for (const table of TABLES) {
-      const rows = batch.rows[table]
-      if (rows.length === 0) continue
-      for (;;) {
-        try {
-          await store.insert(table, rows)
-          rowsWritten.inc({ table }, rows.length)
-          healthy = true
-          break
-        } catch (err) {
-          const retryable = err instanceof StoreError && err.retryable
-          writeErrors.inc({ retryable: String(retryable) })
+    while (chunks.length > 0) {
+      const chunk = chunks[0] as object[]
+      try {
+        await store.insert(table, chunk)
+        rowsWritten.inc({ table }, chunk.length)
+        healthy = true
+        delay = retryMin
+        chunks.shift()
+      } catch (err) {
+        // A missing table or column is the operator's to fix, not the rows' fault: hold and retry.
+        const retryable = err instanceof StoreError && (err.retryable || isSchemaError(err))
+        writeErrors.inc({ retryable: String(retryable) })
+        if (retryable) {
+          if (closed) throw err
+          // Only an unreachable store makes the collector unhealthy (and refuse hellos).
           healthy = false
-          if (!retryable || closed) throw err
-          log.warn({ err, table, rows: rows.length, retryInMs: delay }, 'store write failed; retrying')
+          log.warn({ err, table, rows: chunk.length, retryInMs: delay }, 'store write failed; retrying')
           await sleep(delay)
           delay = Math.min(retryMax, delay * 2)
+        } else if (chunk.length === 1) {
+          rowsRejected.inc({ table })
+          log.error(
+            { err, table, row: JSON.stringify(chunk[0]).slice(0, 500) },
+            'store refused a row; dropped',
+          )
+          chunks.shift()
+        } else {
+          const half = Math.ceil(chunk.length / 2)
+          chunks.splice(0, 1, chunk.slice(0, half), chunk.slice(half))
         }
       }
+    }
+  }
+
+  async function writeBatch(batch: Batch): Promise<void> {
+    const started = performance.now()
+    for (const table of TABLES) {
+      const rows = batch.rows[table]
+      if (rows.length > 0) await writeTable(table, rows)
     }
     batchRows.observe(batch.rowCount)
     insertSeconds.observe((performance.now() - started) / 1000)
@@ -133,6 +180,7 @@ export function createIngest(options: IngestOptions): Ingest {
     const batch = current
     current = newBatch()
     inflightFrames = batch.frames
+    inflightBytes = batch.bytes
     writing = writeBatch(batch).then(
       () => batch.resolve(),
       (err: unknown) => {
@@ -143,13 +191,14 @@ export function createIngest(options: IngestOptions): Ingest {
     void writing.finally(() => {
       writing = undefined
       inflightFrames = 0
+      inflightBytes = 0
       // Rows that arrived during the write: go at once if the batch is full or already waited long enough.
       if (current.rowCount >= maxRows || (current.rowCount > 0 && !timer)) startWrite()
     })
   }
 
   return {
-    add(rows: RowSet, frames = 1): Promise<void> {
+    add(rows: RowSet, frames = 1, bytes = 0): Promise<void> {
       if (closed) return Promise.reject(new Error('ingest is closed'))
       const batch = current
       for (const table of TABLES) {
@@ -159,12 +208,19 @@ export function createIngest(options: IngestOptions): Ingest {
         batch.rowCount += r.length
       }
       batch.frames += frames
+      batch.bytes += bytes
       if (batch.rowCount >= maxRows) startWrite()
       else if (!timer && !writing) timer = setTimeout(startWrite, maxDelayMs)
       return batch.promise
     },
     get pendingFrames() {
       return current.frames + inflightFrames
+    },
+    get pendingBytes() {
+      return current.bytes + inflightBytes
+    },
+    get overloaded() {
+      return current.frames + inflightFrames > maxFrames || current.bytes + inflightBytes > maxBytes
     },
     get healthy() {
       return healthy
@@ -177,8 +233,15 @@ export function createIngest(options: IngestOptions): Ingest {
     },
     async close(): Promise<void> {
       if (closed) return
-      await this.flush()
-      closed = true
+      // During a store outage the flush would retry forever: after the deadline the retries stop, the
+      // batch fails, and its frames (never acked) are resent by the SDKs to the next collector.
+      const deadline = setTimeout(() => (closed = true), options.closeDeadlineMs ?? 10_000)
+      try {
+        await this.flush()
+      } finally {
+        clearTimeout(deadline)
+        closed = true
+      }
     },
   }
 }

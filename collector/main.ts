@@ -29,19 +29,34 @@ export interface Running {
   stop(): Promise<void>
 }
 
+export interface StartOptions {
+  /**
+   * Wraps the opened store before anything uses it: the seam through which tests inject faults (a store
+   * that fails or stalls on demand) into an otherwise real collector. The wrapper must delegate close().
+   */
+  wrapStore?: (store: Store) => Store
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
+
 /** Loads config from `env`, opens the store, starts listening. Rejects with ConfigError or StoreError. */
 export async function startCollector(
   env: Record<string, string | undefined>,
   plugins: readonly PluginFactory[] = [],
+  options: StartOptions = {},
 ): Promise<Running> {
   const config = loadConfig(env)
   const log = pino({ level: config.logLevel, base: { service: 'rtcpulse' } })
   if (config.dev) {
-    log.warn(
-      'DEV MODE: streams are accepted WITHOUT authentication. Never expose this collector to a network.',
+    // Loud on purpose, and visible to monitoring too: /readyz says `dev: true`, /metrics rtcpulse_dev_mode 1.
+    const exposed = !LOOPBACK.has(config.host)
+    log[exposed ? 'error' : 'warn'](
+      { host: config.host },
+      `DEV MODE: streams are accepted WITHOUT authentication${exposed ? ` on ${config.host}, which is reachable from other machines` : ''}. Never expose this collector to a network.`,
     )
   }
-  const store = await openStore(config)
+  const opened = await openStore(config)
+  const store = options.wrapStore ? options.wrapStore(opened) : opened
   log.info(
     {
       backend: store.backend,

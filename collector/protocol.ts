@@ -28,6 +28,7 @@ const statValue = z.union([
   z.record(z.string().max(64), z.number()),
 ]) satisfies z.ZodType<StatValue>
 
+// (A `__proto__` key never reaches the decoder: zod's record drops it, it is no own field.)
 const statsPatch = z.record(z.string().min(1).max(64), statValue.nullable())
 
 export const helloSchema = z.strictObject({
@@ -51,8 +52,22 @@ export const statsSchema = z.strictObject({
   key: z.boolean().optional(),
   d: z.record(z.string().min(1).max(256), statsPatch),
   rm: z.array(z.string().max(256)).max(10_000).optional(),
-  gap: z.number().int().min(0).optional(),
+  gap: z.number().int().min(0).max(0xffffffff).optional(),
 }) satisfies z.ZodType<StatsFrame>
+
+// Event data is free-form JSON, stored re-serialised: bound its nesting, since JSON.stringify recurses
+// (a 64 KiB frame of `[[[[…` would overflow the stack) and nothing legitimate nests deeply.
+const MAX_DEPTH = 16
+function shallow(value: unknown): boolean {
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number]
+    if (typeof v !== 'object' || v === null) continue
+    if (depth >= MAX_DEPTH) return false
+    for (const child of Object.values(v)) stack.push([child, depth + 1])
+  }
+  return true
+}
 
 export const eventSchema = z.strictObject({
   t: z.literal('event'),
@@ -60,7 +75,10 @@ export const eventSchema = z.strictObject({
   seq,
   ts,
   name: z.string().min(1).max(128),
-  data: z.record(z.string(), z.unknown()).optional(),
+  data: z
+    .record(z.string().max(256), z.unknown())
+    .refine(shallow, `nested deeper than ${MAX_DEPTH} levels`)
+    .optional(),
 }) satisfies z.ZodType<EventFrame>
 
 export const channelFrameSchema = z.discriminatedUnion('t', [

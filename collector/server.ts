@@ -12,6 +12,8 @@ import { createApp } from './app.ts'
 import type { Config } from './config.ts'
 import { createIngest } from './ingest.ts'
 import type { Ingest } from './ingest.ts'
+import { SessionRegistry } from './registry.ts'
+import { createResumeLoader } from './resume.ts'
 import { createCollectorMetrics } from './stats.ts'
 import type { CollectorMetrics } from './stats.ts'
 import { createStreamServer } from './stream.ts'
@@ -42,11 +44,16 @@ export function createCollector(deps: CollectorDeps): Collector {
     store,
     maxRows: config.batchMaxRows,
     maxDelayMs: config.batchMaxDelayMs,
+    maxPendingFrames: config.maxPendingFrames,
+    maxPendingBytes: config.maxPendingBytes,
+    retryMaxMs: config.storeRetryMaxMs,
     log,
     metrics: metrics.registry,
   })
-  const app = createApp({ store, ingest, config, log, metrics, mount: deps.mount })
-  const stream = createStreamServer({ store, ingest, config, log, metrics })
+  const registry = new SessionRegistry()
+  const resume = createResumeLoader(store)
+  const app = createApp({ store, ingest, registry, resume, config, log, metrics, mount: deps.mount })
+  const stream = createStreamServer({ store, ingest, registry, resume, config, log, metrics })
   const server = config.tls
     ? createAdaptorServer({
         fetch: app.fetch,

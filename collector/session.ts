@@ -12,19 +12,47 @@ import type { Config } from './config.ts'
 import { deriveSecond } from './derive.ts'
 import type { Snapshot } from './derive.ts'
 import type { Ingest, RowSet } from './ingest.ts'
+import { maskEventFrame, maskIp, maskStatsFrame, mayHoldAddress } from './privacy.ts'
+import { identityKey } from './registry.ts'
+import type { Attached, Identity, SessionRegistry } from './registry.ts'
+import { singleResumeLoader } from './resume.ts'
+import type { ResumeLoader } from './resume.ts'
 import type { CollectorMetrics } from './stats.ts'
 import { parseUserAgent } from './user-agent.ts'
 
 export interface SessionDeps {
   store: Store
   ingest: Ingest
+  registry: SessionRegistry
+  /** Resume points, batched across hellos (createResumeLoader); default: one query per hello. */
+  resume?: ResumeLoader
   config: Pick<
     Config,
-    'dev' | 'keys' | 'allowedOrigins' | 'maxPcsPerConnection' | 'maxFrameBytes' | 'maxFramesPerSecond'
+    | 'dev'
+    | 'keys'
+    | 'allowedOrigins'
+    | 'maxPcsPerConnection'
+    | 'maxFrameBytes'
+    | 'maxFramesPerSecond'
+    | 'maskIps'
   >
   log: Logger
   metrics: CollectorMetrics
 }
+
+/** Where a session's frames come from. `live`: a stream that supersedes an older one of the same peer. */
+export interface ClientInfo {
+  ip: string
+  origin: string | undefined
+  live: boolean
+}
+
+// How long a hello may wait for the previous connection's writes, and for its resume points, before the
+// client is told to come back later (1013): a stuck store must not pile up pending hellos. Below the
+// SDK's 20 s silence timeout, so the SDK hears why.
+const HELLO_STORE_WAIT_MS = 15_000
+// Error messages can quote client input (zod paths hold keys); keep server frames small.
+const MAX_MESSAGE_CHARS = 300
 
 export interface SessionOutput {
   send(frame: ServerFrame): void
@@ -43,27 +71,41 @@ interface Channel {
   snapshot: Snapshot | undefined
 }
 
-type Identity = { app: string; session: string; peer: string }
-
-// Resume point per pc: every frame is in raw_frames, written last in each batch (ingest.ts).
-const RESUME_SQL = `SELECT pc_id, max(seq) AS seq FROM raw_frames
-  WHERE app_id = {app:String} AND session_id = {session:String} AND peer_id = {peer:String}
-  GROUP BY pc_id`
-
-export class ClientSession {
+export class ClientSession implements Attached {
   private id: Identity | undefined
+  private userId: string | undefined
   private readonly channels = new Map<string, Channel>()
   private ackScheduled = false
   private closed = false
+  private welcomed = false
+  private unstoredBytes = 0
+  private key: string | undefined
 
   constructor(
     private readonly deps: SessionDeps,
-    private readonly client: { ip: string; origin: string | undefined },
+    private readonly client: ClientInfo,
     private readonly out: SessionOutput,
   ) {}
 
-  get identity(): Identity | undefined {
+  get identity(): Identity {
+    if (!this.id) throw new Error('session has no identity before hello')
     return this.id
+  }
+
+  get user(): string | undefined {
+    return this.userId
+  }
+
+  /** Bytes of frames this session handed to the ingest that are not stored yet. */
+  get pendingBytes(): number {
+    return this.unstoredBytes
+  }
+
+  /** Closes the stream from outside (superseded, data deleted): no more frames, no more acks. */
+  evict(code: number, reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    this.out.close(code, reason)
   }
 
   /** Authenticates and loads resume points; sends `welcome` or closes. Resolves false when refused. */
@@ -76,6 +118,8 @@ export class ClientSession {
       this.out.close(auth.code, auth.reason)
       return false
     }
+    // Browsers always send Origin on a WebSocket handshake and a cross-origin POST; other clients may
+    // omit it (and could forge it), so only a present Origin is checked. The token is the real gate.
     const allowed = config.allowedOrigins.get(frame.app)
     if (allowed && this.client.origin && !allowed.includes('*') && !allowed.includes(this.client.origin)) {
       metrics.rejected.inc({ reason: 'origin' })
@@ -83,17 +127,33 @@ export class ClientSession {
       this.out.close(4003, 'origin not allowed')
       return false
     }
-    const id = { app: frame.app, session: frame.session, peer: frame.peer }
-    let resume: { pc_id: string; seq: number }[]
-    try {
-      resume = await this.deps.store.query(RESUME_SQL, id)
-    } catch (err) {
-      log.warn({ err }, 'cannot read resume points; refusing the stream until the store answers')
-      this.fail('store_unavailable', 'storage is unavailable; retry later')
-      this.out.close(1013, 'store unavailable')
+    const { ingest, registry } = this.deps
+    const unavailable = (why: string): false => {
+      metrics.rejected.inc({ reason: 'store_unavailable' })
+      this.fail('store_unavailable', `${why}; retry later`)
+      this.out.close(1013, why)
       return false
     }
+    // Not ready (store writes failing, or too much unstored): refuse before taking any frame.
+    if (!ingest.healthy) return unavailable('store unavailable')
+    if (ingest.overloaded) return unavailable('collector overloaded')
+    const id = { app: frame.app, session: frame.session, peer: frame.peer }
     this.id = id
+    this.userId = frame.user
+    if (this.client.live) registry.attach(this)
+    // The resume point must count every frame an earlier connection of this peer got in.
+    if (!(await registry.settled(id, HELLO_STORE_WAIT_MS)))
+      return unavailable('previous frames not stored yet')
+    let resume: { pc_id: string; seq: number }[]
+    try {
+      const loader = (this.deps.resume ??= singleResumeLoader(this.deps.store))
+      resume = await withTimeout(loader.load(id), HELLO_STORE_WAIT_MS)
+    } catch (err) {
+      log.warn({ err }, 'cannot read resume points; refusing the stream until the store answers')
+      return unavailable('store unavailable')
+    }
+    // Superseded or disconnected while waiting.
+    if (this.closed) return false
     const welcome: Record<string, number> = {}
     for (const r of resume) {
       welcome[r.pc_id] = r.seq
@@ -123,7 +183,7 @@ export class ClientSession {
               browser: ua.browser,
               os: ua.os,
               metadata: meta,
-              remote_addr: this.client.ip,
+              remote_addr: config.maskIps ? maskIp(this.client.ip) : this.client.ip,
               connected_at: Date.now(),
             },
           ],
@@ -131,6 +191,7 @@ export class ClientSession {
         0,
       )
       .catch(() => {})
+    this.welcomed = true
     this.out.send({
       t: 'welcome',
       v: PROTOCOL_VERSION,
@@ -146,9 +207,15 @@ export class ClientSession {
    */
   frame(frame: ChannelFrame, text: string): Promise<void> | undefined {
     const id = this.id
-    if (!id) {
+    if (this.closed) return undefined
+    if (!id || !this.welcomed) {
       this.fail('hello_required', 'the first frame must be hello')
       return undefined
+    }
+    // Privacy: addresses are masked before anything is decoded or stored; the frame is re-serialised
+    // only when masking changed it, so the common frame is stored as received at no cost.
+    if (this.deps.config.maskIps && mayHoldAddress(text)) {
+      if (frame.t === 'stats' ? maskStatsFrame(frame) : maskEventFrame(frame)) text = JSON.stringify(frame)
     }
     let ch = this.channels.get(frame.pc)
     if (!ch) {
@@ -198,7 +265,7 @@ export class ClientSession {
     }
     ch.lastSeq = frame.seq
     const base = { app_id: id.app, session_id: id.session, peer_id: id.peer, pc_id: frame.pc }
-    const ts = Math.round(frame.ts)
+    const ts = storedTs(frame.ts)
     const rows: RowSet = {
       raw_frames: [
         { ...base, seq: frame.seq, ts, type: frame.t, gap: isStats ? (frame.gap ?? 0) : 0, frame: text },
@@ -216,22 +283,35 @@ export class ClientSession {
     this.deps.metrics.frames.inc({ type: frame.t })
     const pc = frame.pc
     const seq = frame.seq
-    const stored = this.deps.ingest.add(rows)
+    const bytes = text.length
+    this.unstoredBytes += bytes
+    const stored = this.deps.ingest.add(rows, 1, bytes)
+    this.deps.registry.track(id, stored, (this.key ??= identityKey(id)))
     stored.then(
-      () => this.markStored(pc, seq),
-      () => {},
+      () => {
+        this.unstoredBytes -= bytes
+        this.markStored(pc, seq)
+      },
+      () => {
+        this.unstoredBytes -= bytes
+        // The batch was refused for good. A later ack would cover this frame (acks are cumulative), so
+        // this connection acks nothing more; the SDK reconnects and resends from the stored resume point.
+        this.evict(1011, 'a batch could not be stored')
+      },
     )
     return stored
   }
 
   /** Sends an error frame for a refused frame; the connection stays open. */
   fail(code: ErrorCode, message: string, frame?: { pc: string; seq: number }): void {
-    this.out.send({ t: 'error', code, message, ...(frame ? { pc: frame.pc, seq: frame.seq } : {}) })
+    const msg = message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message
+    this.out.send({ t: 'error', code, message: msg, ...(frame ? { pc: frame.pc, seq: frame.seq } : {}) })
   }
 
   /** Stops acks after the socket is gone. */
   dispose(): void {
     this.closed = true
+    if (this.id && this.client.live) this.deps.registry.detach(this)
   }
 
   /** Highest stored seq per pc, for the HTTP fallback's response. */
@@ -273,4 +353,23 @@ export class ClientSession {
       if (any) this.out.send({ t: 'ack', seq })
     })
   }
+}
+
+// `ts` is the client's clock. Rows are partitioned by day and expire by it, so a clock far off (or a
+// hostile value) would scatter rows over years of partitions and fail batch inserts (ClickHouse's
+// max_partitions_per_insert_block): a ts outside [now - 30 days, now + 1 day] is stored as the time of
+// arrival. The frame itself, in raw_frames, keeps what the client sent.
+const PAST_MS = 30 * 86_400_000
+const FUTURE_MS = 86_400_000
+function storedTs(ts: number): number {
+  const now = Date.now()
+  return ts >= now - PAST_MS && ts <= now + FUTURE_MS ? Math.round(ts) : now
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
 }

@@ -18,9 +18,16 @@ export interface StreamServer {
 }
 
 export interface StreamOptions extends SessionDeps {
-  config: SessionDeps['config'] & Pick<Config, 'maxConnectionsPerIp' | 'maxPendingFrames'>
-  /** Interval of liveness pings; a socket that misses one pong is terminated. */
-  pingIntervalMs?: number
+  config: SessionDeps['config'] &
+    Pick<
+      Config,
+      | 'maxConnectionsPerIp'
+      | 'maxConnectionsPerToken'
+      | 'maxBufferedBytes'
+      | 'maxSendBufferBytes'
+      | 'pingIntervalMs'
+      | 'helloTimeoutMs'
+    >
 }
 
 // A client that keeps sending garbage is closed after this many refused frames.
@@ -29,7 +36,31 @@ const MAX_ERRORS = 100
 /** Client address: the socket's peer (a proxy in front must be trusted explicitly; we do not read XFF). */
 const ipOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? ''
 
-/** Creates the WebSocket endpoint. Frames over `maxFrameBytes` close the socket with 1009 (ws maxPayload). */
+/** Connection count per key (client address, token), for the per-IP and per-token limits. */
+class Counts {
+  private readonly map = new Map<string, number>()
+  get(key: string): number {
+    return this.map.get(key) ?? 0
+  }
+  inc(key: string): number {
+    const n = this.get(key) + 1
+    this.map.set(key, n)
+    return n
+  }
+  dec(key: string): void {
+    const n = this.get(key) - 1
+    if (n <= 0) this.map.delete(key)
+    else this.map.set(key, n)
+  }
+}
+
+/**
+ * Creates the WebSocket endpoint. Every limit closes the socket with its code (sdk/PROTOCOL.md): frames
+ * over `maxFrameBytes` 1009 (ws maxPayload), frame rate, connections per IP and per token 4029, unstored
+ * bytes, store outages and no hello in time 1013. Liveness: a ping every `pingIntervalMs`; a socket
+ * that sent neither a pong nor a frame since the previous one, or whose unread server bytes pass
+ * `maxSendBufferBytes`, is terminated (half-open sockets and slow consumers hold memory and slots).
+ */
 export function createStreamServer(opts: StreamOptions): StreamServer {
   const { config, metrics, log, ingest } = opts
   // permessage-deflate (RFC 7692) with the client keeping its context: consecutive delta frames share
@@ -45,48 +76,80 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
       concurrencyLimit: 4,
     },
   })
-  const perIp = new Map<string, number>()
+  const perIp = new Counts()
+  const perToken = new Counts()
   const alive = new WeakSet<WebSocket>()
+
+  const terminate = (ws: WebSocket, why: 'timeout' | 'slow_consumer'): void => {
+    metrics.closes.inc({ code: why })
+    ws.terminate()
+  }
 
   const pinger = setInterval(() => {
     for (const ws of wss.clients) {
-      if (!alive.has(ws)) {
-        metrics.closes.inc({ code: 'timeout' })
-        ws.terminate()
-        continue
+      if (!alive.has(ws)) terminate(ws, 'timeout')
+      else if (ws.bufferedAmount > config.maxSendBufferBytes) terminate(ws, 'slow_consumer')
+      else {
+        alive.delete(ws)
+        ws.ping()
       }
-      alive.delete(ws)
-      ws.ping()
     }
-  }, opts.pingIntervalMs ?? 30_000)
+  }, config.pingIntervalMs)
   pinger.unref()
 
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
     const ip = ipOf(req)
-    const count = (perIp.get(ip) ?? 0) + 1
-    perIp.set(ip, count)
-    metrics.connections.set(wss.clients.size)
-    metrics.connectionsTotal.inc()
-    alive.add(ws)
-    ws.on('pong', () => alive.add(ws))
-
+    let tokenKey: string | undefined
+    let closing = false
+    let helloState: 'none' | 'pending' | 'done' = 'none'
     const close = (code: number, reason: string): void => {
+      if (closing) return
+      closing = true
       metrics.closes.inc({ code: String(code) })
       ws.close(code, reason)
     }
     const session = new ClientSession(
       opts,
-      { ip, origin: req.headers.origin },
+      { ip, origin: req.headers.origin, live: true },
       {
         send: (frame: ServerFrame) => {
-          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame))
+          if (ws.readyState !== ws.OPEN) return
+          ws.send(JSON.stringify(frame))
+          if (ws.bufferedAmount > config.maxSendBufferBytes) terminate(ws, 'slow_consumer')
         },
         close,
       },
     )
-    if (count > config.maxConnectionsPerIp) {
+    const helloTimer = setTimeout(() => {
+      if (helloState === 'none') {
+        // 1013, not 1008: an SDK whose token callback is slow should come back, not give up.
+        metrics.rejected.inc({ reason: 'hello_timeout' })
+        close(CloseCode.tryAgainLater, 'no hello received in time')
+      }
+    }, config.helloTimeoutMs)
+    helloTimer.unref()
+    ws.on('close', () => {
+      clearTimeout(helloTimer)
+      session.dispose()
+      perIp.dec(ip)
+      if (tokenKey !== undefined) perToken.dec(tokenKey)
+      metrics.connections.set(wss.clients.size)
+    })
+    ws.on('error', (err) => {
+      // ws closes with 1009 itself when maxPayload is exceeded; anything else is logged and dropped.
+      if ((err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        metrics.rejected.inc({ reason: 'frame_too_large' })
+        metrics.closes.inc({ code: '1009' })
+      } else log.debug({ err }, 'stream socket error')
+    })
+    metrics.connections.set(wss.clients.size)
+    metrics.connectionsTotal.inc()
+    alive.add(ws)
+    ws.on('pong', () => alive.add(ws))
+    if (perIp.inc(ip) > config.maxConnectionsPerIp) {
       metrics.rejected.inc({ reason: 'connections_per_ip' })
       close(CloseCode.rateLimited, 'too many connections from this address')
+      return
     }
 
     // Token bucket: a burst of 2 s worth of frames, refilled at maxFramesPerSecond.
@@ -94,8 +157,9 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
     let tokens = capacity
     let refilled = performance.now()
     let errors = 0
-    let helloState: 'none' | 'pending' | 'done' = 'none'
+    // Frames that arrive while the hello waits for the store, with their byte count (bounded below).
     const queued: string[] = []
+    let queuedBytes = 0
 
     const handleText = (text: string): void => {
       const parsed = parseClientFrame(text)
@@ -111,14 +175,32 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
         if (helloState !== 'none') {
           metrics.rejected.inc({ reason: 'hello_repeated' })
           session.fail('hello_repeated', 'hello was already received on this connection')
+          if (++errors > MAX_ERRORS) close(CloseCode.policy, 'too many refused frames')
           return
         }
         helloState = 'pending'
-        void session.hello(frame).then((ok) => {
-          if (!ok) return
-          helloState = 'done'
-          for (const t of queued.splice(0)) handleText(t)
-        })
+        if (frame.token) {
+          // Keyed by the signature: unique per token, and a forged one only ever counts against itself.
+          tokenKey = frame.token.slice(frame.token.lastIndexOf('.') + 1)
+          if (perToken.inc(tokenKey) > config.maxConnectionsPerToken) {
+            metrics.rejected.inc({ reason: 'connections_per_token' })
+            session.fail('rate_limited', 'too many connections with this token')
+            close(CloseCode.rateLimited, 'too many connections with this token')
+            return
+          }
+        }
+        void session.hello(frame).then(
+          (ok) => {
+            if (!ok || closing) return
+            helloState = 'done'
+            queuedBytes = 0
+            for (const t of queued.splice(0)) if (!closing) safely(t)
+          },
+          (err: unknown) => {
+            log.error({ err }, 'hello failed')
+            close(CloseCode.internal, 'internal error')
+          },
+        )
         return
       }
       if (helloState === 'none') {
@@ -131,7 +213,22 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
         close(CloseCode.policy, 'too many refused frames')
     }
 
+    // Invariant 2: whatever a frame does to the code below, it costs this connection only (1011).
+    const safely = (text: string): void => {
+      try {
+        handleText(text)
+      } catch (err) {
+        log.error({ err, frame: text.slice(0, 200) }, 'frame handling failed')
+        metrics.rejected.inc({ reason: 'internal' })
+        close(CloseCode.internal, 'internal error')
+      }
+    }
+
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      // A frame proves liveness as well as a pong does. Under overload a pong waits behind seconds of
+      // queued frames; without this every busy socket would miss its pong and be cut at once.
+      alive.add(ws)
+      if (closing) return
       const now = performance.now()
       tokens = Math.min(capacity, tokens + ((now - refilled) / 1000) * config.maxFramesPerSecond)
       refilled = now
@@ -143,32 +240,29 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
       if (isBinary) {
         metrics.rejected.inc({ reason: 'bad_frame' })
         session.fail('bad_frame', 'frames are JSON text')
+        if (++errors > MAX_ERRORS) close(CloseCode.policy, 'too many invalid frames')
         return
       }
-      if (ingest.pendingFrames > config.maxPendingFrames) {
+      if (ingest.overloaded) {
         // The store is behind: push back rather than grow without bound. Unacked frames stay in the SDK.
         metrics.rejected.inc({ reason: 'backpressure' })
         close(CloseCode.tryAgainLater, 'collector is overloaded; retry later')
         return
       }
-      const text = (data as Buffer).toString('utf8')
-      metrics.bytes.inc(undefined, text.length)
-      if (helloState === 'pending') queued.push(text)
-      else handleText(text)
-    })
-    ws.on('close', () => {
-      session.dispose()
-      const n = (perIp.get(ip) ?? 1) - 1
-      if (n <= 0) perIp.delete(ip)
-      else perIp.set(ip, n)
-      metrics.connections.set(wss.clients.size)
-    })
-    ws.on('error', (err) => {
-      // ws closes with 1009 itself when maxPayload is exceeded; anything else is logged and dropped.
-      if ((err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        metrics.rejected.inc({ reason: 'frame_too_large' })
-        metrics.closes.inc({ code: '1009' })
-      } else log.debug({ err }, 'stream socket error')
+      const buf = data as Buffer
+      if (queuedBytes + session.pendingBytes + buf.length > config.maxBufferedBytes) {
+        // This connection holds too much that is not stored yet (store slow, or frames sent before
+        // welcome): the SDK keeps its frames and resends them after reconnecting.
+        metrics.rejected.inc({ reason: 'buffered_bytes' })
+        close(CloseCode.tryAgainLater, 'too much unstored data on this connection; retry later')
+        return
+      }
+      const text = buf.toString('utf8')
+      metrics.bytes.inc(undefined, buf.length)
+      if (helloState === 'pending') {
+        queued.push(text)
+        queuedBytes += buf.length
+      } else safely(text)
     })
   }
 

@@ -4,7 +4,13 @@
 // time"): open at most one directory per process; stores on the same directory share it safely.
 import { mkdirSync } from 'node:fs'
 import { Session } from 'chdb'
-import { OUTPUT_SETTINGS, StoreError, parseJsonEachRow, toJsonEachRow } from './index.ts'
+import {
+  OUTPUT_SETTINGS,
+  StoreError,
+  isTransientServerError,
+  parseJsonEachRow,
+  toJsonEachRow,
+} from './index.ts'
 import type { Health, QueryParams, Store } from './index.ts'
 
 export interface ChdbStoreOptions {
@@ -19,7 +25,8 @@ const connectionArgs = Object.entries(OUTPUT_SETTINGS).map(([k, v]) => `--${k}=$
 function wrap(err: unknown, what: string): StoreError {
   const e = err as { name?: string; code?: string; message?: string }
   // Connection-level failures can succeed later; syntax, type and data errors never will.
-  const retryable = e.name === 'ChdbConnectionError' || e.code === 'CHDB_CONNECTION'
+  const retryable =
+    e.name === 'ChdbConnectionError' || e.code === 'CHDB_CONNECTION' || isTransientServerError(err)
   return new StoreError(`${what}: ${e.message ?? String(err)}`, retryable, { cause: err })
 }
 

@@ -1,7 +1,7 @@
 // Server backend: a ClickHouse server (or cluster front) over HTTP through @clickhouse/client.
 import { createClient } from '@clickhouse/client'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { OUTPUT_SETTINGS, StoreError } from './index.ts'
+import { OUTPUT_SETTINGS, StoreError, isTransientServerError } from './index.ts'
 import type { Health, QueryParams, Store } from './index.ts'
 
 export interface ClickHouseStoreOptions {
@@ -17,9 +17,12 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 
 function wrap(err: unknown, what: string): StoreError {
   const e = err as { code?: string; message?: string; type?: string }
-  // A ClickHouse server error carries a numeric code and a `type`; anything else is the network.
+  // A ClickHouse server error carries a numeric code and a `type`: retry the transient ones (overload,
+  // replica or Keeper away). Anything without a code is the network.
   const retryable =
-    (e.code !== undefined && NETWORK_CODES.has(e.code)) || /timeout|socket hang up/i.test(e.message ?? '')
+    (e.code !== undefined && NETWORK_CODES.has(e.code)) ||
+    isTransientServerError(err) ||
+    /timeout|socket hang up/i.test(e.message ?? '')
   return new StoreError(`${what}: ${e.message ?? String(err)}`, retryable, { cause: err })
 }
 

@@ -3,7 +3,7 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
-import { splitStatements } from './index.ts'
+import { StoreError, splitStatements } from './index.ts'
 import type { Store } from './index.ts'
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url))
@@ -49,4 +49,33 @@ export async function migrate(store: Store, migrations = readMigrations()): Prom
     applied.push(m.version)
   }
   return applied
+}
+
+/**
+ * Sets the retention of each table in `days` (table → days) by rewriting the day count of its TTL
+ * (`TTL <time> + INTERVAL n DAY`, as the migrations declare it) with `ALTER TABLE … MODIFY TTL`. Tables
+ * already at the wanted value are left alone, so a restart costs one query. Returns the tables changed.
+ * Rejects with StoreError for an unknown table or one without a day-based TTL.
+ */
+export async function applyRetention(store: Store, days: ReadonlyMap<string, number>): Promise<string[]> {
+  if (days.size === 0) return []
+  const rows = await store.query<{ name: string; engine_full: string }>(
+    'SELECT name, engine_full FROM system.tables WHERE database = {db:String} AND name IN {names:Array(String)}',
+    { db: store.database, names: [...days.keys()] },
+  )
+  const changed: string[] = []
+  for (const [table, n] of days) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(table) || !Number.isInteger(n) || n < 1) {
+      throw new StoreError(`retention for ${table}: expected a table name and a whole number of days`, false)
+    }
+    const row = rows.find((r) => r.name === table)
+    if (!row) throw new StoreError(`retention for ${table}: no such table in ${store.database}`, false)
+    // ClickHouse shows `INTERVAL n DAY` back as `toIntervalDay(n)`.
+    const m = / TTL (.+?) \+ toIntervalDay\((\d+)\)/.exec(row.engine_full)
+    if (!m) throw new StoreError(`retention for ${table}: the table has no day-based TTL to change`, false)
+    if (Number(m[2]) === n) continue
+    await store.exec(`ALTER TABLE \`${table}\` MODIFY TTL ${m[1] as string} + INTERVAL ${n} DAY`)
+    changed.push(table)
+  }
+  return changed
 }

@@ -1,22 +1,28 @@
 // Picks the backend from configuration and brings its schema up to date.
 import { createChdbStore } from './chdb.ts'
 import { createClickHouseStore } from './clickhouse.ts'
-import { migrate } from './migrate.ts'
+import { applyRetention, migrate } from './migrate.ts'
 import type { Store } from './index.ts'
 
 export interface StoreConfig {
   dataDir: string
   database: string
   clickhouse: { url: string; username: string; password: string } | undefined
+  /** Days to keep rows, per table (RTCPULSE_RETENTION_DAYS_<TABLE>); others keep their migration's TTL. */
+  retentionDays?: ReadonlyMap<string, number>
 }
 
-/** Opens the configured store and migrates it. Rejects with StoreError when it cannot be reached. */
+/**
+ * Opens the configured store, migrates it and applies the configured retention. Rejects with StoreError
+ * when it cannot be reached or a retention setting names a table it cannot change.
+ */
 export async function openStore(config: StoreConfig): Promise<Store> {
   const store = config.clickhouse
     ? await createClickHouseStore({ ...config.clickhouse, database: config.database })
     : await createChdbStore({ dataDir: config.dataDir, database: config.database })
   try {
     await migrate(store)
+    if (config.retentionDays) await applyRetention(store, config.retentionDays)
   } catch (err) {
     await store.close()
     throw err

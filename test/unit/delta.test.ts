@@ -84,10 +84,7 @@ describe('encodeDelta / applyDelta', () => {
   })
 
   it('treats nested records (qualityLimitationDurations) by value', () => {
-    const a = normalizeReport(
-      asReport([{ id: 'o', type: 'outbound-rtp', timestamp: 1, q: { cpu: 1 } }]),
-      1,
-    )
+    const a = normalizeReport(asReport([{ id: 'o', type: 'outbound-rtp', timestamp: 1, q: { cpu: 1 } }]), 1)
     const same = normalizeReport(
       asReport([{ id: 'o', type: 'outbound-rtp', timestamp: 2, q: { cpu: 1 } }]),
       2,

@@ -1,0 +1,104 @@
+// A Store that delegates to a real one (chDB in a temp folder) but fails or stalls on demand, to stage
+// store outages and slow disks against an otherwise real collector. It is a test double only in the
+// sense that the failure is injected; every successful call is the real store's. Injected through
+// startCollector's `wrapStore` seam, never through configuration.
+import { StoreError } from '../../store/index.ts'
+import type { Health, QueryParams, Store } from '../../store/index.ts'
+import { startCollector } from '../../collector/main.ts'
+import { guid, testDataDir } from './collector.ts'
+import type { TestCollector } from './collector.ts'
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+export class FaultyStore implements Store {
+  /** While true every call fails with a retryable StoreError, as a lost connection does. */
+  down = false
+  /** Added before every insert (a slow store), ms. */
+  insertDelayMs = 0
+  /** Added before every query (slow reads, e.g. resume points), ms. */
+  queryDelayMs = 0
+  /** An insert holding a row this matches fails for good (a row ClickHouse cannot parse). */
+  poison: ((table: string, row: Record<string, unknown>) => boolean) | undefined
+  /** Calls refused while down. */
+  refused = 0
+  inserts = 0
+  queries = 0
+
+  constructor(readonly inner: Store) {}
+
+  get backend(): Store['backend'] {
+    return this.inner.backend
+  }
+  get database(): string {
+    return this.inner.database
+  }
+
+  private check(): void {
+    if (this.down) {
+      this.refused++
+      throw new StoreError('store unavailable (injected fault)', true)
+    }
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]> {
+    this.queries++
+    if (this.queryDelayMs > 0) await sleep(this.queryDelayMs)
+    this.check()
+    return this.inner.query<T>(sql, params)
+  }
+  async exec(sql: string, params?: QueryParams): Promise<void> {
+    this.check()
+    return this.inner.exec(sql, params)
+  }
+  async insert(table: string, rows: readonly object[]): Promise<void> {
+    if (this.insertDelayMs > 0) await sleep(this.insertDelayMs)
+    this.check()
+    const poison = this.poison
+    if (poison && rows.some((r) => poison(table, r as Record<string, unknown>))) {
+      throw new StoreError(
+        `insert into ${table} failed: Code: 27. Cannot parse input (injected fault)`,
+        false,
+      )
+    }
+    this.inserts++
+    return this.inner.insert(table, rows)
+  }
+  ping(): Promise<Health> {
+    if (this.down) return Promise.resolve({ ok: false, error: 'store unavailable (injected fault)' })
+    return this.inner.ping()
+  }
+  close(): Promise<void> {
+    return this.inner.close()
+  }
+}
+
+export interface FaultyCollector extends TestCollector {
+  faulty: FaultyStore
+}
+
+/** Starts an in-process collector (dev mode unless env has keys) whose store is a FaultyStore. */
+export async function startFaultyCollector(env: Record<string, string> = {}): Promise<FaultyCollector> {
+  const database = env.CLICKHOUSE_DATABASE ?? guid('db')
+  let faulty: FaultyStore | undefined
+  const running = await startCollector(
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      RTCPULSE_DATA_DIR: testDataDir(),
+      CLICKHOUSE_DATABASE: database,
+      LOG_LEVEL: 'silent',
+      RTCPULSE_BATCH_MS: '20',
+      RTCPULSE_DEV: env.RTCPULSE_KEYS ? '0' : '1',
+      RTCPULSE_ANALYZER: 'false',
+      ...env,
+    },
+    [],
+    { wrapStore: (s) => (faulty = new FaultyStore(s)) },
+  )
+  return {
+    ...running,
+    database,
+    streamUrl: `${running.url.replace(/^http/, 'ws')}/v1/stream`,
+    faulty: faulty as FaultyStore,
+  }
+}
