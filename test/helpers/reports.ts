@@ -51,7 +51,7 @@ export function reportSequence(
       if (o.timestamp === start || o.type !== 'remote-inbound-rtp') o.timestamp = start + i * 1000
       const video = o.kind === 'video'
       const add = (k: string, perSecond: number): void => {
-        if (typeof o[k] === 'number') o[k] = (o[k]) + perSecond * i
+        if (typeof o[k] === 'number') o[k] = o[k] + perSecond * i
       }
       if (o.type === 'outbound-rtp') {
         add('bytesSent', video ? r.videoBytesPerSecond : 4000)
