@@ -1,0 +1,78 @@
+// Pre-built WebSocket frames for the load generator, so 20,000 simulated SDKs fit beside the collector
+// on two cores. Each stats frame is a text message compressed with permessage-deflate (RFC 7692) whose
+// deflate payload is two parts: a stored block with the per-client prefix (`{"t":"stats","pc":…,"seq":…,`
+// — a few dozen bytes, patched per frame) and the body, deflated once per second of the shared timeline
+// and reused by every client. The collector inflates exactly what a real client's frame would inflate
+// to; only the compressed size differs a little, because a body never refers back into earlier
+// messages (legal: context takeover lets the sender use the history, it does not require it).
+import { constants, deflateRawSync } from 'node:zlib'
+
+/** Deflates `text` standalone with the 4 KiB window the collector negotiates; RFC 7692 §7.2.1 tail removed. */
+export function deflateBody(text: string): Buffer {
+  const out = deflateRawSync(Buffer.from(text, 'utf8'), {
+    windowBits: 12,
+    finishFlush: constants.Z_SYNC_FLUSH,
+  })
+  // Every message ends with an empty stored block 00 00 ff ff, which the receiver appends back.
+  return out.subarray(0, out.length - 4)
+}
+
+/**
+ * The header of a masked, compressed (RSV1) final text frame of `payloadLength` bytes, followed by a
+ * stored deflate block holding `prefix`. The mask key is zero: RFC 6455 §5.3 requires a masked client
+ * frame, and XOR with 0 keeps the pre-built bytes valid. Send as `[head, body]`.
+ */
+export function frameHead(prefix: string, bodyLength: number): Buffer {
+  const p = Buffer.from(prefix, 'latin1')
+  // Stored block (RFC 1951 §3.2.4): BFINAL=0 BTYPE=00 padded to a byte, LEN, NLEN, bytes.
+  const storedLength = 5 + p.length
+  const payload = storedLength + bodyLength
+  const ext = payload < 126 ? 0 : payload < 65536 ? 2 : 8
+  const head = Buffer.allocUnsafe(2 + ext + 4 + storedLength)
+  head[0] = 0xc1 // FIN | RSV1 (compressed) | opcode 1 (text)
+  let o = 2
+  if (ext === 0) head[1] = 0x80 | payload
+  else if (ext === 2) {
+    head[1] = 0x80 | 126
+    head.writeUInt16BE(payload, 2)
+    o = 4
+  } else {
+    head[1] = 0x80 | 127
+    head.writeBigUInt64BE(BigInt(payload), 2)
+    o = 10
+  }
+  head.writeUInt32BE(0, o) // mask key 0
+  o += 4
+  head[o] = 0
+  head.writeUInt16LE(p.length, o + 1)
+  head.writeUInt16LE(~p.length & 0xffff, o + 3)
+  p.copy(head, o + 5)
+  return head
+}
+
+/**
+ * Header of a masked (zero key), *uncompressed* final text frame followed by `prefix`: RFC 7692 lets a
+ * sender leave any message uncompressed (RSV1 clear) on a permessage-deflate connection. The load
+ * generator's `plain` mode uses it to measure the collector without the inflate step.
+ */
+export function plainHead(prefix: string, bodyLength: number): Buffer {
+  const p = Buffer.from(prefix, 'latin1')
+  const payload = p.length + bodyLength
+  const ext = payload < 126 ? 0 : payload < 65536 ? 2 : 8
+  const head = Buffer.allocUnsafe(2 + ext + 4 + p.length)
+  head[0] = 0x81 // FIN | opcode 1 (text), RSV1 clear
+  let o = 2
+  if (ext === 0) head[1] = 0x80 | payload
+  else if (ext === 2) {
+    head[1] = 0x80 | 126
+    head.writeUInt16BE(payload, 2)
+    o = 4
+  } else {
+    head[1] = 0x80 | 127
+    head.writeBigUInt64BE(BigInt(payload), 2)
+    o = 10
+  }
+  head.writeUInt32BE(0, o)
+  p.copy(head, o + 4)
+  return head
+}

@@ -1,0 +1,308 @@
+// `npm run bench [-- [--quick] [name …]]`: runs the benchmarks (all, or those named), each in a fresh
+// child process (chDB binds one data folder per process, and no benchmark should inherit another's heap
+// or JIT state), prints every figure with the machine it ran on, and writes bench/results/latest.json.
+//   names: sdk hotpath storage collector collector-null profile analyzer
+//   --quick   smaller version of each (whole run under two minutes)
+//   --wait-quiet  before each benchmark, wait (≤ 2 min) until other processes use < 0.3 cores
+//   collector options: --steps=1000,5000  --pcs-per-client=2  --send-mode=raw|ws|plain  --continue  --env=RTCPULSE_BATCH_MS=1000
+import { execFileSync, fork } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { RampResult } from './collector.ts'
+import { describeMachine, machine } from './machine.ts'
+import { machineBusySeconds } from './proc.ts'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
+const NAMES = ['sdk', 'hotpath', 'storage', 'collector', 'collector-null', 'profile', 'analyzer'] as const
+type Name = (typeof NAMES)[number]
+
+const FULL_STEPS = [1000, 2500, 5000, 7500, 10000, 15000, 20000, 25000, 30000]
+const QUICK_STEPS = [1000, 4000]
+
+const log = (line: string): void => void process.stdout.write(line + '\n')
+
+function printRamp(res: RampResult): void {
+  log(
+    `  largest sustained: ${res.maxSustainedPcs ?? 'none'} peer connections at 1 Hz ` +
+      `(${res.pcsPerClient} pcs per WebSocket, ${res.sendMode} frames, store ${res.store}${Object.keys(res.env).length ? `, env ${JSON.stringify(res.env)}` : ''})`,
+  )
+}
+
+interface Options {
+  quick: boolean
+  /** Extra collector environment. */
+  env: Record<string, string>
+  steps?: number[]
+  pcsPerClient?: number
+  sendMode?: 'raw' | 'ws' | 'plain'
+  /** Measure every step even after one is not sustained. */
+  continueAfterFailure?: boolean
+}
+
+/** Runs one benchmark in this process and returns its result (printing as it goes). */
+async function runOne(name: Name, opts: Options): Promise<unknown> {
+  const { quick, env } = opts
+  // Imported here, in the child that runs them: the parent stays small and never loads chDB.
+  switch (name) {
+    case 'sdk': {
+      const { bundleSize, pollCpu, wireBytes } = await import('./sdk.ts')
+      const seconds = quick ? 300 : 1200
+      const wire = [await wireBytes('sender', seconds), await wireBytes('receiver', seconds)]
+      for (const w of wire) {
+        log(
+          `  ${w.role}: ${w.wireBytesPerSecond} B/s on the wire (permessage-deflate, incl. WS headers; real ws socket ${w.realSocketBytesPerSecond} B/s), ` +
+            `${w.jsonBytesPerSecond} B/s JSON; steady delta ${w.wireDeltaMedianBytes} B; keyframe ${w.keyframeBytes} B JSON; ` +
+            `without context takeover ${w.wireNoTakeoverBytesPerSecond} B/s; raw getStats ${w.rawReportBytes} B (${w.rawReportGzipBytes} B gzipped)`,
+        )
+      }
+      const cpu = [pollCpu('sender', quick ? 1000 : 5000), pollCpu('receiver', quick ? 1000 : 5000)]
+      for (const c of cpu) {
+        log(
+          `  ${c.role} poll CPU outside getStats(): p50 ${c.p50Us} µs, p99 ${c.p99Us} µs, max ${c.maxUs} µs ` +
+            `(normalize ${c.normalizeUs}, encode+JSON ${c.encodeUs}, ack/retire ${c.ackUs} µs)`,
+        )
+      }
+      const bundle = bundleSize()
+      log(
+        bundle.available
+          ? `  bundle ${bundle.file}: ${bundle.minBytes} B min, ${bundle.gzipBytes} B min+gzip -9`
+          : `  bundle size: skipped — ${bundle.reason}`,
+      )
+      return { wire, cpu, bundle }
+    }
+    case 'hotpath': {
+      const { buildFrames, inflateCosts, parseCost, stageCosts } = await import('./hotpath.ts')
+      const frames = buildFrames(8, quick ? 100 : 300)
+      const current = stageCosts(frames, 'current', quick ? 2 : 5)
+      const proposed = stageCosts(frames, 'proposed', quick ? 2 : 5)
+      const parse = parseCost(frames, quick ? 2 : 5)
+      log(
+        `  per frame (${current.bytesPerFrame} B JSON), current: ${JSON.stringify(current.us)} = ${current.totalUs} µs`,
+      )
+      log(`  per frame, with prototypes:  ${JSON.stringify(proposed.us)} = ${proposed.totalUs} µs`)
+      log(`  parseClientFrame as shipped: ${parse} µs/frame`)
+      const inflate = await inflateCosts([1000, 10000], quick ? 1 : 3)
+      for (const i of inflate)
+        log(
+          `  inflate ${i.mode.padEnd(9)} at ${i.messagesPerSecond}/s on 1,000 sockets: ${i.cpuUsPerMessage} µs CPU/message`,
+        )
+      return { current, proposed, parseClientFrameUs: parse, inflate }
+    }
+    case 'storage': {
+      const storage = await import('./storage.ts')
+      const size = await storage.bytesOnDisk(quick ? 30 : 200, quick ? 300 : 600)
+      log(
+        `  stream_seconds: ${size.streamSecond.bytesPerRow} B per stream-second on disk after OPTIMIZE FINAL ` +
+          `(${size.streamSecond.rows} rows, ${size.sessions} sessions × ${size.secondsPerSession} s × 2 pcs; ` +
+          `top columns ${JSON.stringify(size.streamSecond.topColumns.slice(0, 4))})`,
+      )
+      log(
+        `  transport_seconds ${size.transportSecond.bytesPerRow} B/row, raw_frames ${size.rawFrame.bytesPerRow} B/frame; ` +
+          `all tables ${size.bytesPerPcSecond} B per pc-second`,
+      )
+      const inserts = await storage.insertThroughput([1000, 10_000, 50_000], quick ? 50_000 : 150_000)
+      for (const i of inserts) {
+        log(
+          `  insert ${i.format} batches of ${i.batchRows}: ${i.rowsPerSecond} rows/s ` +
+            `(JSON building alone ${i.serializeRowsPerSecond} rows/s), ${i.cpuPer1000Rows} CPU s/1k rows`,
+        )
+      }
+      const batches = await storage.frameBatchThroughput(
+        quick ? [1000, 5000] : [1000, 5000, 20_000],
+        quick ? 10_000 : 40_000,
+      )
+      for (const b of batches) {
+        log(
+          `  ingest-style batch of ${b.framesPerBatch} frames (all tables): ${b.framesPerSecond} frames/s, ` +
+            `${b.msPerBatch} ms/batch ${JSON.stringify(b.msByTable)}`,
+        )
+      }
+      const variants: {
+        label: string
+        batchMs: number
+        rawCodec?: string
+        compact?: boolean
+        skipRaw?: boolean
+      }[] = [
+        { label: 'schema and batching as shipped (200 ms batches)', batchMs: 200 },
+        { label: '1000 ms batches', batchMs: 1000 },
+      ]
+      if (!quick) {
+        variants.push(
+          { label: 'raw_frames.frame CODEC(ZSTD(1)) instead of ZSTD(6)', batchMs: 200, rawCodec: 'ZSTD(1)' },
+          { label: 'JSONCompactEachRow instead of JSONEachRow', batchMs: 200, compact: true },
+          { label: 'without raw_frames', batchMs: 200, skipRaw: true },
+        )
+      }
+      const sustained = []
+      for (const v of variants) {
+        const s = await storage.sustainedIngest({
+          framesPerSecond: quick ? 2000 : 3000,
+          seconds: quick ? 6 : 15,
+          ...v,
+        })
+        sustained.push(s)
+        log(
+          `  store alone at ${s.framesPerSecond} frames/s, ${s.label}: ${s.cpuPer1000Frames} CPU s per 1k frames ` +
+            `(${s.achievedFramesPerSecond} frames/s achieved; ${s.threads.map(([n, c]) => `${n} ${c}`).join(', ')})`,
+        )
+      }
+      storage.cleanupStorage()
+      return { size, inserts, batches, sustained }
+    }
+    case 'collector':
+    case 'collector-null': {
+      const { formatStep, runRamp } = await import('./collector.ts')
+      const res = await runRamp({
+        store: name === 'collector' ? 'chdb' : 'null',
+        steps: opts.steps ?? (quick ? QUICK_STEPS : FULL_STEPS),
+        pcsPerClient: opts.pcsPerClient ?? 2,
+        sendMode: opts.sendMode ?? 'raw',
+        continueAfterFailure: opts.continueAfterFailure,
+        connectRate: quick ? 1000 : 500,
+        settleSeconds: quick ? 3 : 8,
+        measureSeconds: quick ? 6 : 15,
+        env,
+        onStep: (s) => log(formatStep(s)),
+      })
+      printRamp(res)
+      return res
+    }
+    case 'profile': {
+      const { profileCollector } = await import('./profile.ts')
+      const p = await profileCollector('chdb', quick ? 1000 : 2000, quick ? 8 : 20)
+      log(`  ${p.markdown.split('\n').slice(0, 2).join('\n  ')}`)
+      log(
+        `  top self time: ${p.summary.functions
+          .slice(0, 8)
+          .map((f) => `${f.name} ${f.selfPct}%`)
+          .join(', ')}`,
+      )
+      log(`  profile kept at ${p.file} (open in Chrome DevTools › Performance)`)
+      return p
+    }
+    case 'analyzer': {
+      const { analyzerBench } = await import('./analyzer.ts')
+      const a = await analyzerBench(quick ? 100 : 2000, quick ? 10 : 50)
+      if (!a.available) log(`  not yet available: ${a.reason}`)
+      else {
+        log(
+          `  scored ${a.sessions} ten-minute sessions (${a.generatedSessions} generated, the rest varied copies) in ${a.scoreSeconds} s ` +
+            `→ ${a.scoreSecondsFor10k} s per 10,000 (linear); detail ${a.detailMs ? `p50 ${a.detailMs.p50} ms p99 ${a.detailMs.p99} ms` : 'n/a'}`,
+        )
+      }
+      return a
+    }
+  }
+}
+
+/** Samples machine-wide busy CPU for `ms`, in cores (this process is idle meanwhile). */
+async function backgroundCores(ms = 3000): Promise<number> {
+  const b0 = machineBusySeconds()
+  await new Promise((res) => setTimeout(res, ms))
+  return Math.round(((machineBusySeconds() - b0) / (ms / 1000)) * 100) / 100
+}
+
+async function waitQuiet(limit: number, maxMs: number): Promise<number> {
+  const until = Date.now() + maxMs
+  let load = await backgroundCores()
+  while (load > limit && Date.now() < until) {
+    log(`  (machine busy: ${load} cores used by other processes; waiting for it to quiet down)`)
+    load = await backgroundCores()
+  }
+  return load
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim()
+  } catch {
+    return ''
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2)
+  if (argv[0] === '--child') {
+    // Child mode: run one benchmark, hand the result to the parent.
+    const [, name, opts] = argv
+    const result = await runOne(name as Name, JSON.parse(opts ?? '{}') as Options)
+    process.send?.({ result }, () => process.exit(0))
+    return
+  }
+  const quick = argv.includes('--quick')
+  const waitForQuiet = argv.includes('--wait-quiet')
+  const env: Record<string, string> = {}
+  for (const a of argv.filter((x) => x.startsWith('--env='))) {
+    const [k, ...v] = a.slice(6).split('=')
+    if (k) env[k] = v.join('=')
+  }
+  const value = (flag: string): string | undefined =>
+    argv.find((a) => a.startsWith(`--${flag}=`))?.slice(flag.length + 3)
+  const opts: Options = {
+    quick,
+    env,
+    steps: value('steps')?.split(',').map(Number),
+    pcsPerClient: value('pcs-per-client') ? Number(value('pcs-per-client')) : undefined,
+    sendMode: (['raw', 'ws', 'plain'] as const).find((m) => m === value('send-mode')),
+    continueAfterFailure: argv.includes('--continue'),
+  }
+  const unknown = argv.filter((a) => !a.startsWith('--') && !NAMES.includes(a as Name))
+  if (unknown.length) {
+    process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; choose from ${NAMES.join(', ')}\n`)
+    process.exit(2)
+  }
+  const chosen = NAMES.filter((n) => argv.includes(n))
+  const names = chosen.length ? chosen : NAMES.filter((n) => n !== 'collector-null' || !quick)
+  const m = machine()
+  const started = new Date()
+  log(`rtcpulse benchmarks${quick ? ' (quick)' : ''} on ${describeMachine(m)}`)
+  log(
+    `commit ${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', 'collector', 'store', 'sdk', 'analyzer']) ? ' + uncommitted changes' : ''}`,
+  )
+  const results: Record<string, unknown> = {}
+  const timings: Record<string, { seconds: number; backgroundCores: number }> = {}
+  for (const name of names) {
+    log(`\n== ${name}`)
+    const background = waitForQuiet ? await waitQuiet(0.3, 120_000) : await backgroundCores(1000)
+    if (background > 0.3)
+      log(`  warning: other processes use ${background} cores of ${m.cores}; figures below are pessimistic`)
+    const t0 = performance.now()
+    try {
+      results[name] = await new Promise((resolve, reject) => {
+        const child = fork(fileURLToPath(import.meta.url), ['--child', name, JSON.stringify(opts)], {
+          execArgv: ['--import', 'tsx', '--max-old-space-size=6144'],
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        })
+        let got: unknown
+        child.on('message', (msg: { result: unknown }) => (got = msg.result))
+        child.on('exit', (code) =>
+          code === 0 && got !== undefined ? resolve(got) : reject(new Error(`${name} exited with ${code}`)),
+        )
+      })
+    } catch (err) {
+      log(`  FAILED: ${(err as Error).message}`)
+      results[name] = { error: (err as Error).message }
+    }
+    timings[name] = { seconds: Math.round((performance.now() - t0) / 100) / 10, backgroundCores: background }
+    log(`  (${timings[name].seconds} s)`)
+  }
+  mkdirSync(RESULTS, { recursive: true })
+  const out = {
+    machine: m,
+    started: started.toISOString(),
+    quick,
+    commit: git(['rev-parse', 'HEAD']),
+    dirty: git(['status', '--porcelain', 'collector', 'store', 'sdk', 'analyzer'])
+      .split('\n')
+      .filter(Boolean),
+    options: opts,
+    timings,
+    results,
+  }
+  writeFileSync(`${RESULTS}latest.json`, JSON.stringify(out, null, 2) + '\n')
+  log(`\nwrote bench/results/latest.json (${Math.round((Date.now() - started.getTime()) / 1000)} s total)`)
+}
+
+await main()
