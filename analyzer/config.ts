@@ -1,7 +1,8 @@
 // The analyzer's own settings, read once from the environment by whoever starts it (the collector's
 // plugin or analyzer/main.ts). Fails fast with ConfigError naming the variable, like collector/config.ts.
 import { timingSafeEqual, createHash } from 'node:crypto'
-import { ConfigError } from '../collector/config.ts'
+import { ConfigError, bool, int } from '../collector/config.ts'
+import type { Env } from '../collector/config.ts'
 
 export interface AnalyzerConfig {
   /** How often live sessions are re-scored, ms. */
@@ -27,28 +28,8 @@ export interface ApiKey {
   key: string
 }
 
-type Env = Record<string, string | undefined>
-
-function int(env: Env, name: string, def: number, min: number, max: number): number {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return def
-  const v = Number(raw)
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(
-      `${name}=${JSON.stringify(raw)} is invalid: expected an integer from ${min} to ${max}`,
-    )
-  }
-  return v
-}
-
-/** Parses `true/false/1/0/yes/no/on/off`; throws ConfigError otherwise. */
-export function bool(env: Env, name: string, def: boolean): boolean {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return def
-  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true
-  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false
-  throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: expected true or false`)
-}
+// The same parsers as the collector's, so both fail with the same messages.
+export { bool }
 
 /** `app:key,app2:key2,*:adminkey` → keys; a key needs 16+ characters. */
 export function parseApiKeys(raw: string | undefined): ApiKey[] {

@@ -56,9 +56,10 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError'
 }
 
-type Env = Record<string, string | undefined>
+export type Env = Record<string, string | undefined>
 
-function int(env: Env, name: string, def: number, min: number, max: number): number {
+/** Parses an integer variable within [min, max]; `def` when unset; throws ConfigError naming it. */
+export function int(env: Env, name: string, def: number, min: number, max: number): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return def
   const v = Number(raw)
@@ -70,7 +71,8 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
   return v
 }
 
-function bool(env: Env, name: string, def: boolean): boolean {
+/** Parses `true/false/1/0/yes/no/on/off`; `def` when unset; throws ConfigError otherwise. */
+export function bool(env: Env, name: string, def: boolean): boolean {
   const raw = env[name]
   if (raw === undefined || raw === '') return def
   if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true
