@@ -13,7 +13,7 @@ import type { WindowStats } from './loadgen/protocol.ts'
 import { cpuSeconds, machineBusySeconds, rssBytes, threadCpu, threadCpuDelta } from './proc.ts'
 
 export interface RampOptions {
-  store: 'chdb' | 'null'
+  store: 'chdb' | 'null' | 'chdb-paced'
   /** Peer connections after each step, ascending. */
   steps: number[]
   pcsPerClient: number
@@ -66,7 +66,7 @@ export interface StepResult {
 }
 
 export interface RampResult {
-  store: 'chdb' | 'null'
+  store: 'chdb' | 'null' | 'chdb-paced'
   pcsPerClient: number
   sendMode: 'raw' | 'ws' | 'plain'
   steps: StepResult[]

@@ -1,24 +1,36 @@
 // `npm run bench [-- [--quick] [name …]]`: runs the benchmarks (all, or those named), each in a fresh
 // child process (chDB binds one data folder per process, and no benchmark should inherit another's heap
 // or JIT state), prints every figure with the machine it ran on, and writes bench/results/latest.json.
-//   names: sdk hotpath storage collector collector-null profile analyzer
+//   names: sdk hotpath storage collector collector-null collector-paced profile analyzer
 //   --quick   smaller version of each (whole run under two minutes)
 //   --wait-quiet  before each benchmark, wait (≤ 2 min) until other processes use < 0.3 cores
 //   collector options: --steps=1000,5000  --pcs-per-client=2  --send-mode=raw|ws|plain  --continue  --env=RTCPULSE_BATCH_MS=1000
 import { execFileSync, fork } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { RampResult } from './collector.ts'
+import type { SustainedOptions } from './storage.ts'
 import { describeMachine, machine } from './machine.ts'
 import { machineBusySeconds } from './proc.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
-const NAMES = ['sdk', 'hotpath', 'storage', 'collector', 'collector-null', 'profile', 'analyzer'] as const
+const NAMES = [
+  'sdk',
+  'hotpath',
+  'storage',
+  'collector',
+  'collector-null',
+  'collector-paced',
+  'profile',
+  'analyzer',
+] as const
 type Name = (typeof NAMES)[number]
 
-const FULL_STEPS = [1000, 2500, 5000, 7500, 10000, 15000, 20000, 25000, 30000]
-const QUICK_STEPS = [1000, 4000]
+const FULL_STEPS = [
+  250, 500, 750, 1000, 1500, 2000, 2500, 3500, 5000, 7500, 10000, 15000, 20000, 25000, 30000,
+]
+const QUICK_STEPS = [500, 1000]
 
 const log = (line: string): void => void process.stdout.write(line + '\n')
 
@@ -91,7 +103,7 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
     }
     case 'storage': {
       const storage = await import('./storage.ts')
-      const size = await storage.bytesOnDisk(quick ? 30 : 200, quick ? 300 : 600)
+      const size = await storage.bytesOnDisk(quick ? 20 : 200, quick ? 300 : 600)
       log(
         `  stream_seconds: ${size.streamSecond.bytesPerRow} B per stream-second on disk after OPTIMIZE FINAL ` +
           `(${size.streamSecond.rows} rows, ${size.sessions} sessions × ${size.secondsPerSession} s × 2 pcs; ` +
@@ -101,7 +113,7 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
         `  transport_seconds ${size.transportSecond.bytesPerRow} B/row, raw_frames ${size.rawFrame.bytesPerRow} B/frame; ` +
           `all tables ${size.bytesPerPcSecond} B per pc-second`,
       )
-      const inserts = await storage.insertThroughput([1000, 10_000, 50_000], quick ? 50_000 : 150_000)
+      const inserts = await storage.insertThroughput([1000, 10_000, 50_000], quick ? 30_000 : 150_000)
       for (const i of inserts) {
         log(
           `  insert ${i.format} batches of ${i.batchRows}: ${i.rowsPerSecond} rows/s ` +
@@ -118,28 +130,28 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
             `${b.msPerBatch} ms/batch ${JSON.stringify(b.msByTable)}`,
         )
       }
-      const variants: {
-        label: string
-        batchMs: number
-        rawCodec?: string
-        compact?: boolean
-        skipRaw?: boolean
-      }[] = [
-        { label: 'schema and batching as shipped (200 ms batches)', batchMs: 200 },
-        { label: '1000 ms batches', batchMs: 1000 },
+      // The store alone at a steady rate. The first two differ only in when batches are written.
+      const variants: Omit<SustainedOptions, 'framesPerSecond' | 'seconds'>[] = [
+        { label: 'back-to-back writes, as ingest.ts does under load', batchMs: 200, backToBack: true },
+        { label: 'paced 200 ms batches (RTCPULSE_BATCH_MS as a floor)', batchMs: 200 },
       ]
       if (!quick) {
         variants.push(
-          { label: 'raw_frames.frame CODEC(ZSTD(1)) instead of ZSTD(6)', batchMs: 200, rawCodec: 'ZSTD(1)' },
-          { label: 'JSONCompactEachRow instead of JSONEachRow', batchMs: 200, compact: true },
-          { label: 'without raw_frames', batchMs: 200, skipRaw: true },
+          { label: 'paced 1000 ms batches', batchMs: 1000 },
+          {
+            label: 'paced 200 ms, raw_frames.frame CODEC(ZSTD(1)) instead of ZSTD(6)',
+            batchMs: 200,
+            rawCodec: 'ZSTD(1)',
+          },
+          { label: 'paced 200 ms, JSONCompactEachRow instead of JSONEachRow', batchMs: 200, compact: true },
+          { label: 'paced 200 ms, without raw_frames', batchMs: 200, skipRaw: true },
         )
       }
       const sustained = []
       for (const v of variants) {
         const s = await storage.sustainedIngest({
-          framesPerSecond: quick ? 2000 : 3000,
-          seconds: quick ? 6 : 15,
+          framesPerSecond: quick ? 1000 : 2000,
+          seconds: quick ? 5 : 15,
           ...v,
         })
         sustained.push(s)
@@ -152,10 +164,11 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
       return { size, inserts, batches, sustained }
     }
     case 'collector':
-    case 'collector-null': {
+    case 'collector-null':
+    case 'collector-paced': {
       const { formatStep, runRamp } = await import('./collector.ts')
       const res = await runRamp({
-        store: name === 'collector' ? 'chdb' : 'null',
+        store: name === 'collector' ? 'chdb' : name === 'collector-null' ? 'null' : 'chdb-paced',
         steps: opts.steps ?? (quick ? QUICK_STEPS : FULL_STEPS),
         pcsPerClient: opts.pcsPerClient ?? 2,
         sendMode: opts.sendMode ?? 'raw',
@@ -254,7 +267,9 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   const chosen = NAMES.filter((n) => argv.includes(n))
-  const names = chosen.length ? chosen : NAMES.filter((n) => n !== 'collector-null' || !quick)
+  const names = chosen.length
+    ? chosen
+    : NAMES.filter((n) => !quick || (n !== 'collector-null' && n !== 'collector-paced'))
   const m = machine()
   const started = new Date()
   log(`rtcpulse benchmarks${quick ? ' (quick)' : ''} on ${describeMachine(m)}`)
@@ -289,6 +304,16 @@ async function main(): Promise<void> {
     log(`  (${timings[name].seconds} s)`)
   }
   mkdirSync(RESULTS, { recursive: true })
+  // A run of some benchmarks keeps the others' last figures (each says when and how it ran).
+  let previous: { results?: Record<string, unknown>; runs?: Record<string, unknown> } = {}
+  try {
+    previous = JSON.parse(readFileSync(`${RESULTS}latest.json`, 'utf8')) as typeof previous
+  } catch {
+    // First run, or an unreadable file: start afresh.
+  }
+  const runs: Record<string, unknown> = { ...previous.runs }
+  for (const name of names)
+    runs[name] = { started: started.toISOString(), quick, options: opts, ...timings[name] }
   const out = {
     machine: m,
     started: started.toISOString(),
@@ -299,7 +324,8 @@ async function main(): Promise<void> {
       .filter(Boolean),
     options: opts,
     timings,
-    results,
+    runs,
+    results: { ...previous.results, ...results },
   }
   writeFileSync(`${RESULTS}latest.json`, JSON.stringify(out, null, 2) + '\n')
   log(`\nwrote bench/results/latest.json (${Math.round((Date.now() - started.getTime()) / 1000)} s total)`)

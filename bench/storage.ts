@@ -330,6 +330,11 @@ export interface SustainedOptions {
   skipRaw?: boolean
   /** Positional JSON (no key names per row) through chDB's raw insert, instead of Store.insert's JSONEachRow. */
   compact?: boolean
+  /**
+   * Write as collector/ingest.ts does under steady load: the next batch starts as soon as the previous one
+   * is written (the timer only runs while idle), holding whatever arrived meanwhile; `batchMs` is ignored.
+   */
+  backToBack?: boolean
   label: string
 }
 
@@ -395,7 +400,30 @@ export async function sustainedIngest(o: SustainedOptions): Promise<SustainedRes
     const th0 = threadCpu(process.pid)
     const t0 = performance.now()
     let frames = 0
-    for (let b = 0; b < batches; b++) {
+    if (o.backToBack) {
+      // Frames arrive at the rate; each write takes all that arrived since the previous one started.
+      let sent = 0
+      for (let b = 0; performance.now() - t0 < o.seconds * 1000; b++) {
+        let due = Math.floor(((performance.now() - t0) / 1000) * o.framesPerSecond)
+        if (due <= sent) {
+          await new Promise((res) => setTimeout(res, 1))
+          due = Math.floor(((performance.now() - t0) / 1000) * o.framesPerSecond)
+          if (due <= sent) continue
+        }
+        const n = due - sent
+        const src = prepared[b % prepared.length] as (typeof prepared)[number]
+        const seqBase = (batches + b + 1) * 1_000_000
+        const pick = (rows: Row[], k: number): Row[] =>
+          Array.from({ length: k }, (_, i) => ({ ...rows[i % rows.length], seq: seqBase + i }))
+        await insert('stream_seconds', pick(src.stream_seconds, n * 2))
+        await insert('transport_seconds', pick(src.transport_seconds, n))
+        if (!o.skipRaw) await insert('raw_frames', pick(src.raw_frames, n))
+        inserts += o.skipRaw ? 2 : 3
+        sent = due
+        frames += n
+      }
+    }
+    for (let b = 0; b < (o.backToBack ? 0 : batches); b++) {
       const wait = t0 + b * o.batchMs - performance.now()
       if (wait > 0) await new Promise((res) => setTimeout(res, wait))
       const batch = prepared[b] as (typeof prepared)[number]

@@ -27,8 +27,11 @@ export interface CollectorOptions {
   env?: Record<string, string>
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=…']. */
   nodeFlags?: string[]
-  /** `null`: the same collector over a store that discards writes (null-collector.ts), to isolate storage. */
-  store?: 'chdb' | 'null'
+  /**
+   * `chdb`: `rtcpulse start --dev`. `null`: the same collector over a store that discards writes, to
+   * isolate storage. `chdb-paced`: chDB with batch writes paced (prototype). Both from variant-collector.ts.
+   */
+  store?: 'chdb' | 'null' | 'chdb-paced'
 }
 
 /** Starts the collector (`node bin/rtcpulse.js start --dev`) and resolves once it listens. Rejects if it exits or stays silent for 60 s. */
@@ -36,8 +39,8 @@ export async function startCollectorProcess(opts: CollectorOptions = {}): Promis
   const dataDir = mkdtempSync(join(tmpdir(), 'rtcpulse-bench-'))
   const child: ChildProcess = spawn(
     process.execPath,
-    opts.store === 'null'
-      ? [...(opts.nodeFlags ?? []), '--import', 'tsx', join(ROOT, 'bench/loadgen/null-collector.ts')]
+    opts.store === 'null' || opts.store === 'chdb-paced'
+      ? [...(opts.nodeFlags ?? []), '--import', 'tsx', join(ROOT, 'bench/loadgen/variant-collector.ts')]
       : [...(opts.nodeFlags ?? []), join(ROOT, 'bin/rtcpulse.js'), 'start', '--dev'],
     {
       cwd: ROOT,
@@ -51,6 +54,8 @@ export async function startCollectorProcess(opts: CollectorOptions = {}): Promis
         RTCPULSE_MAX_CONNECTIONS_PER_IP: '1000000',
         // Measure ingest alone; the analyzer is benchmarked on its own.
         RTCPULSE_ANALYZER: '0',
+        ...(opts.store === 'null' ? { BENCH_STORE: 'null' } : {}),
+        ...(opts.store === 'chdb-paced' ? { BENCH_STORE: 'chdb', BENCH_PACE_MS: '200' } : {}),
         ...opts.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
