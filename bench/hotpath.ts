@@ -1,12 +1,13 @@
 // The collector's per-frame work, stage by stage, in one process without sockets or storage: what each
-// step of session.ts costs per frame, and what the proposed changes (bench/prototypes/) would save.
+// step of session.ts costs per frame, as shipped and as it was before the hand-written stats check and
+// in-place row building replaced zod and spread copies on the hot path.
 // Stages: permessage-deflate inflate (as ws does it) → JSON.parse → zod → applyDelta → deriveSecond →
 // row objects → JSONEachRow. Frames are the SDK encoder's output for realistic report series.
 import { constants, createInflateRaw } from 'node:zlib'
 import type { InflateRaw } from 'node:zlib'
 import { deriveSecond } from '../collector/derive.ts'
 import type { Snapshot } from '../collector/derive.ts'
-import { clientFrameSchema, parseClientFrame } from '../collector/protocol.ts'
+import { clientFrameSchema, isValidStatsFrame, parseClientFrame } from '../collector/protocol.ts'
 import { applyDelta, normalizeReport } from '../sdk/src/delta.ts'
 import type { StatsState } from '../sdk/src/delta.ts'
 import type { StatsFrame } from '../sdk/src/protocol.ts'
@@ -15,7 +16,6 @@ import { ReportSeries, asReport, frameBody, framePrefix, loadRecording, reportTs
 import type { Role } from './frames.ts'
 import { r } from './histogram.ts'
 import { deflateBody } from './loadgen/wire.ts'
-import { isValidStatsFrame } from './prototypes/fast-validate.ts'
 
 interface TestFrame {
   pc: string
@@ -57,11 +57,12 @@ export interface StageCosts {
   totalUs: number
 }
 
-type Variant = 'current' | 'proposed'
+type Variant = 'before' | 'shipped'
 
 /**
- * One pass over `frames` as session.ts handles a frame, timing each stage. `proposed` swaps in the
- * prototypes: in-place validation instead of zod, identity written into the derived rows instead of spread.
+ * One pass over `frames` as session.ts handles a frame, timing each stage. `shipped` is session.ts today:
+ * in-place validation (isValidStatsFrame), identity written into the derived rows; `before` is zod and
+ * spread copies, kept to show what the change bought.
  */
 function pass(frames: TestFrame[], variant: Variant, t: Record<string, number>): void {
   const states = new Map<string, { state: StatsState; snap: Snapshot | undefined }>()
@@ -78,7 +79,7 @@ function pass(frames: TestFrame[], variant: Variant, t: Record<string, number>):
     const raw = JSON.parse(f.text) as unknown
     lap('JSON.parse')
     let frame: StatsFrame
-    if (variant === 'current') {
+    if (variant === 'before') {
       const res = clientFrameSchema.safeParse(raw)
       if (!res.success || res.data.t !== 'stats') throw new Error('frame refused')
       frame = res.data
@@ -86,7 +87,7 @@ function pass(frames: TestFrame[], variant: Variant, t: Record<string, number>):
     } else {
       if (!isValidStatsFrame(raw)) throw new Error('frame refused by the fast check')
       frame = raw
-      lap('fast validate (prototype)')
+      lap('fast validate')
     }
     let ch = states.get(frame.pc)
     if (!ch) states.set(frame.pc, (ch = { state: new Map(), snap: undefined }))
@@ -97,14 +98,13 @@ function pass(frames: TestFrame[], variant: Variant, t: Record<string, number>):
     lap('deriveSecond')
     const ts = Math.round(frame.ts)
     const base = { ...base0, pc_id: frame.pc }
-    if (variant === 'current') {
+    if (variant === 'before') {
       rows.raw_frames?.push({ ...base, seq: frame.seq, ts, type: 'stats', gap: 0, frame: f.text })
       for (const s of derived.streams) rows.stream_seconds?.push({ ...base, ...s, seq: frame.seq, ts })
       if (derived.transport)
         rows.transport_seconds?.push({ ...base, ...derived.transport, seq: frame.seq, ts })
     } else {
       rows.raw_frames?.push({ ...base, seq: frame.seq, ts, type: 'stats', gap: 0, frame: f.text })
-      // The derived objects are fresh per call: add the identity in place (no 40-key spread copy).
       for (const s of derived.streams)
         rows.stream_seconds?.push(Object.assign(s, base, { seq: frame.seq, ts }))
       if (derived.transport)

@@ -86,20 +86,20 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
     case 'hotpath': {
       const { buildFrames, inflateCosts, parseCost, stageCosts } = await import('./hotpath.ts')
       const frames = buildFrames(8, quick ? 100 : 300)
-      const current = stageCosts(frames, 'current', quick ? 2 : 5)
-      const proposed = stageCosts(frames, 'proposed', quick ? 2 : 5)
+      const before = stageCosts(frames, 'before', quick ? 2 : 5)
+      const shipped = stageCosts(frames, 'shipped', quick ? 2 : 5)
       const parse = parseCost(frames, quick ? 2 : 5)
       log(
-        `  per frame (${current.bytesPerFrame} B JSON), current: ${JSON.stringify(current.us)} = ${current.totalUs} µs`,
+        `  per frame (${shipped.bytesPerFrame} B JSON), shipped: ${JSON.stringify(shipped.us)} = ${shipped.totalUs} µs`,
       )
-      log(`  per frame, with prototypes:  ${JSON.stringify(proposed.us)} = ${proposed.totalUs} µs`)
+      log(`  per frame, before (zod, spreads): ${JSON.stringify(before.us)} = ${before.totalUs} µs`)
       log(`  parseClientFrame as shipped: ${parse} µs/frame`)
       const inflate = await inflateCosts([1000, 10000], quick ? 1 : 3)
       for (const i of inflate)
         log(
           `  inflate ${i.mode.padEnd(9)} at ${i.messagesPerSecond}/s on 1,000 sockets: ${i.cpuUsPerMessage} µs CPU/message`,
         )
-      return { current, proposed, parseClientFrameUs: parse, inflate }
+      return { before, shipped, parseClientFrameUs: parse, inflate }
     }
     case 'storage': {
       const storage = await import('./storage.ts')

@@ -96,6 +96,69 @@ export const ingestRequestSchema = z.strictObject({
   frames: z.array(channelFrameSchema).max(10_000),
 }) satisfies z.ZodType<IngestRequest>
 
+// Stats frames are ~98% of traffic: checked by hand first (see isValidStatsFrame), zod for the rest.
+const ID = /^[\x21-\x7e]{1,128}$/
+const TOP = new Set(['t', 'pc', 'seq', 'ts', 'key', 'd', 'rm', 'gap'])
+
+const plainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function isStatValue(v: unknown): boolean {
+  switch (typeof v) {
+    case 'number':
+      return Number.isFinite(v)
+    case 'string':
+      return v.length <= 4096
+    case 'boolean':
+      return true
+    case 'object': {
+      // qualityLimitationDurations and similar: a record of numbers with short keys.
+      if (!plainObject(v)) return false
+      for (const k in v) {
+        const n = v[k]
+        if (k.length > 64 || k === '__proto__' || typeof n !== 'number' || !Number.isFinite(n)) return false
+      }
+      return true
+    }
+    default:
+      return false
+  }
+}
+
+/**
+ * The hot path's check of a stats frame, in place: true only when `statsSchema` would accept `raw`
+ * unchanged (a property test holds the two together). It costs ~1 µs where zod costs ~26 µs and makes
+ * no copy for the collector to collect; anything it does not recognise — including a `__proto__` key,
+ * which zod drops rather than refuses — goes to zod, which decides and writes the error message.
+ */
+export function isValidStatsFrame(raw: unknown): raw is StatsFrame {
+  if (!plainObject(raw)) return false
+  for (const k in raw) if (!TOP.has(k)) return false
+  const { t, pc, seq, ts, key, d, rm, gap } = raw
+  if (t !== 'stats' || typeof pc !== 'string' || !ID.test(pc)) return false
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return false
+  if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) return false
+  if (key !== undefined && typeof key !== 'boolean') return false
+  if (gap !== undefined && (typeof gap !== 'number' || !Number.isInteger(gap) || gap < 0 || gap > 0xffffffff))
+    return false
+  if (rm !== undefined) {
+    if (!Array.isArray(rm) || rm.length > 10_000) return false
+    for (const id of rm) if (typeof id !== 'string' || id.length > 256) return false
+  }
+  if (!plainObject(d)) return false
+  for (const id in d) {
+    if (id.length === 0 || id.length > 256 || id === '__proto__') return false
+    const patch = d[id]
+    if (!plainObject(patch)) return false
+    for (const k in patch) {
+      if (k.length === 0 || k.length > 64 || k === '__proto__') return false
+      const v = patch[k]
+      if (v !== null && !isStatValue(v)) return false
+    }
+  }
+  return true
+}
+
 export type ParseResult =
   | { ok: true; frame: ClientFrame }
   | { ok: false; code: 'bad_json' | 'bad_frame' | 'unsupported_version'; message: string }
@@ -108,6 +171,7 @@ export function parseClientFrame(text: string): ParseResult {
   } catch (err) {
     return { ok: false, code: 'bad_json', message: (err as Error).message }
   }
+  if (isValidStatsFrame(raw)) return { ok: true, frame: raw }
   const res = clientFrameSchema.safeParse(raw)
   if (!res.success) return { ok: false, code: 'bad_frame', message: describeIssue(res.error) }
   if (res.data.t === 'hello' && res.data.v !== PROTOCOL_VERSION) {

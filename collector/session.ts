@@ -264,25 +264,25 @@ export class ClientSession implements Attached {
       return undefined
     }
     ch.lastSeq = frame.seq
-    const base = { app_id: id.app, session_id: id.session, peer_id: id.peer, pc_id: frame.pc }
+    const pc = frame.pc
+    const seq = frame.seq
+    const base = { app_id: id.app, session_id: id.session, peer_id: id.peer, pc_id: pc }
     const ts = storedTs(frame.ts)
     const rows: RowSet = {
-      raw_frames: [
-        { ...base, seq: frame.seq, ts, type: frame.t, gap: isStats ? (frame.gap ?? 0) : 0, frame: text },
-      ],
+      raw_frames: [{ ...base, seq, ts, type: frame.t, gap: isStats ? (frame.gap ?? 0) : 0, frame: text }],
     }
     if (isStats) {
       const derived = this.decode(ch, frame)
-      rows.stream_seconds = derived.streams.map((s) => ({ ...base, ...s, seq: frame.seq, ts }))
-      if (derived.transport) rows.transport_seconds = [{ ...base, ...derived.transport, seq: frame.seq, ts }]
+      // The derived objects are fresh per frame: the identity goes into them rather than into a copy of
+      // ~40 fields each (a spread here was 8% of the collector's main thread under load).
+      rows.stream_seconds = derived.streams.map((s) => Object.assign(s, base, { seq, ts }))
+      if (derived.transport) rows.transport_seconds = [Object.assign(derived.transport, base, { seq, ts })]
     } else {
       rows.events = [
-        { ...base, seq: frame.seq, ts, name: frame.name, data: frame.data ? JSON.stringify(frame.data) : '' },
+        { ...base, seq, ts, name: frame.name, data: frame.data ? JSON.stringify(frame.data) : '' },
       ]
     }
     this.deps.metrics.frames.inc({ type: frame.t })
-    const pc = frame.pc
-    const seq = frame.seq
     const bytes = text.length
     this.unstoredBytes += bytes
     const stored = this.deps.ingest.add(rows, 1, bytes)

@@ -66,6 +66,8 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
   // permessage-deflate (RFC 7692) with the client keeping its context: consecutive delta frames share
   // most of their keys, so the SDK's frames shrink to a fraction on the wire. The server's own frames
   // (acks) are tiny and sent uncompressed (threshold), and a 4 KiB client window bounds inflate memory.
+  // ws inflates on the libuv pool behind a process-wide limiter (ws's default: 10). Each inflate is three
+  // pool round trips, so a low limit leaves messages queued for a slot rather than the pool busy.
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.maxFrameBytes,
@@ -73,7 +75,7 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
       clientMaxWindowBits: 12,
       serverNoContextTakeover: true,
       threshold: 4096,
-      concurrencyLimit: 4,
+      concurrencyLimit: 16,
     },
   })
   const perIp = new Counts()
