@@ -13,7 +13,7 @@ import type { WindowStats } from './loadgen/protocol.ts'
 import { cpuSeconds, machineBusySeconds, rssBytes, threadCpu, threadCpuDelta } from './proc.ts'
 
 export interface RampOptions {
-  store: 'chdb' | 'null' | 'chdb-paced'
+  store: 'chdb' | 'null' | 'chdb-ws-inflate'
   /** Peer connections after each step, ascending. */
   steps: number[]
   pcsPerClient: number
@@ -66,7 +66,7 @@ export interface StepResult {
 }
 
 export interface RampResult {
-  store: 'chdb' | 'null' | 'chdb-paced'
+  store: 'chdb' | 'null' | 'chdb-ws-inflate'
   pcsPerClient: number
   sendMode: 'raw' | 'ws' | 'plain'
   steps: StepResult[]

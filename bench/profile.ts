@@ -27,7 +27,7 @@ const HOT = [
 ]
 
 export interface ProfileResult {
-  store: 'chdb' | 'null' | 'chdb-paced'
+  store: 'chdb' | 'null' | 'chdb-ws-inflate'
   step: StepResult
   /** Where the .cpuprofile was kept (bench/results/, git-ignored). */
   file: string
@@ -38,7 +38,7 @@ export interface ProfileResult {
 
 /** Runs `pcs` peer connections for `seconds` under the profiler and summarises the steady window. */
 export async function profileCollector(
-  store: 'chdb' | 'null' | 'chdb-paced',
+  store: 'chdb' | 'null' | 'chdb-ws-inflate',
   pcs: number,
   seconds: number,
 ): Promise<ProfileResult> {

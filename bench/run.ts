@@ -1,7 +1,7 @@
 // `npm run bench [-- [--quick] [name …]]`: runs the benchmarks (all, or those named), each in a fresh
 // child process (chDB binds one data folder per process, and no benchmark should inherit another's heap
 // or JIT state), prints every figure with the machine it ran on, and writes bench/results/latest.json.
-//   names: sdk hotpath storage collector collector-null collector-paced profile analyzer
+//   names: sdk hotpath storage collector collector-null collector-ws-inflate profile analyzer
 //   --quick   smaller version of each (whole run under two minutes)
 //   --wait-quiet  before each benchmark, wait (≤ 2 min) until other processes use < 0.3 cores
 //   collector options: --steps=1000,5000  --pcs-per-client=2  --send-mode=raw|ws|plain  --continue  --env=RTCPULSE_BATCH_MS=1000
@@ -21,7 +21,7 @@ const NAMES = [
   'storage',
   'collector',
   'collector-null',
-  'collector-paced',
+  'collector-ws-inflate',
   'profile',
   'analyzer',
 ] as const
@@ -165,10 +165,10 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
     }
     case 'collector':
     case 'collector-null':
-    case 'collector-paced': {
+    case 'collector-ws-inflate': {
       const { formatStep, runRamp } = await import('./collector.ts')
       const res = await runRamp({
-        store: name === 'collector' ? 'chdb' : name === 'collector-null' ? 'null' : 'chdb-paced',
+        store: name === 'collector' ? 'chdb' : name === 'collector-null' ? 'null' : 'chdb-ws-inflate',
         steps: opts.steps ?? (quick ? QUICK_STEPS : FULL_STEPS),
         pcsPerClient: opts.pcsPerClient ?? 2,
         sendMode: opts.sendMode ?? 'raw',
@@ -269,7 +269,7 @@ async function main(): Promise<void> {
   const chosen = NAMES.filter((n) => argv.includes(n))
   const names = chosen.length
     ? chosen
-    : NAMES.filter((n) => !quick || (n !== 'collector-null' && n !== 'collector-paced'))
+    : NAMES.filter((n) => !quick || (n !== 'collector-null' && n !== 'collector-ws-inflate'))
   const m = machine()
   const started = new Date()
   log(`rtcpulse benchmarks${quick ? ' (quick)' : ''} on ${describeMachine(m)}`)

@@ -6,6 +6,7 @@ import type { RawData, WebSocket } from 'ws'
 import { CloseCode } from '../sdk/src/protocol.ts'
 import type { ServerFrame } from '../sdk/src/protocol.ts'
 import type { Config } from './config.ts'
+import { installOneTripInflate } from './inflate.ts'
 import { parseClientFrame } from './protocol.ts'
 import { ClientSession } from './session.ts'
 import type { SessionDeps } from './session.ts'
@@ -63,11 +64,14 @@ class Counts {
  */
 export function createStreamServer(opts: StreamOptions): StreamServer {
   const { config, metrics, log, ingest } = opts
+  const inflate = installOneTripInflate()
+  if (!inflate.installed)
+    log.warn({ reason: inflate.reason }, 'ws inflates messages its own way (3 pool trips)')
   // permessage-deflate (RFC 7692) with the client keeping its context: consecutive delta frames share
   // most of their keys, so the SDK's frames shrink to a fraction on the wire. The server's own frames
   // (acks) are tiny and sent uncompressed (threshold), and a 4 KiB client window bounds inflate memory.
-  // ws inflates on the libuv pool behind a process-wide limiter (ws's default: 10). Each inflate is three
-  // pool round trips, so a low limit leaves messages queued for a slot rather than the pool busy.
+  // ws inflates on the libuv pool behind a process-wide limiter (ws's default: 10); a low limit leaves
+  // messages queued for a slot while the pool idles between round trips (collector/inflate.ts).
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.maxFrameBytes,

@@ -29,9 +29,10 @@ export interface CollectorOptions {
   nodeFlags?: string[]
   /**
    * `chdb`: `rtcpulse start --dev`. `null`: the same collector over a store that discards writes, to
-   * isolate storage. `chdb-paced`: chDB with batch writes paced (prototype). Both from variant-collector.ts.
+   * isolate storage. `chdb-ws-inflate`: chDB with ws's own three-trip inflate instead of
+   * collector/inflate.ts. Both from variant-collector.ts.
    */
-  store?: 'chdb' | 'null' | 'chdb-paced'
+  store?: 'chdb' | 'null' | 'chdb-ws-inflate'
 }
 
 /** Starts the collector (`node bin/rtcpulse.js start --dev`) and resolves once it listens. Rejects if it exits or stays silent for 60 s. */
@@ -39,7 +40,7 @@ export async function startCollectorProcess(opts: CollectorOptions = {}): Promis
   const dataDir = mkdtempSync(join(tmpdir(), 'rtcpulse-bench-'))
   const child: ChildProcess = spawn(
     process.execPath,
-    opts.store === 'null' || opts.store === 'chdb-paced'
+    opts.store === 'null' || opts.store === 'chdb-ws-inflate'
       ? [...(opts.nodeFlags ?? []), '--import', 'tsx', join(ROOT, 'bench/loadgen/variant-collector.ts')]
       : [...(opts.nodeFlags ?? []), join(ROOT, 'bin/rtcpulse.js'), 'start', '--dev'],
     {
@@ -55,7 +56,7 @@ export async function startCollectorProcess(opts: CollectorOptions = {}): Promis
         // Measure ingest alone; the analyzer is benchmarked on its own.
         RTCPULSE_ANALYZER: '0',
         ...(opts.store === 'null' ? { BENCH_STORE: 'null' } : {}),
-        ...(opts.store === 'chdb-paced' ? { BENCH_STORE: 'chdb', BENCH_PACE_MS: '200' } : {}),
+        ...(opts.store === 'chdb-ws-inflate' ? { BENCH_STORE: 'chdb', BENCH_WS_INFLATE: '1' } : {}),
         ...opts.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

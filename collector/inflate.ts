@@ -1,0 +1,139 @@
+// permessage-deflate inflation in one libuv pool round trip per message instead of ws's three.
+//
+// ws (lib/permessage-deflate.js, `_decompress`) inflates a message by writing the data, writing the
+// RFC 7692 trailer and flushing: three writes, each a hand-off to the libuv pool and back. Under load the
+// hand-offs, not the inflating, are the cost: the collector's main thread spent a quarter of its samples
+// queueing them (bench/RESULTS.md). Written as one chunk with Z_SYNC_FLUSH as the stream's flush mode,
+// the same bytes inflate in one trip: 145 → 62 µs of CPU per message at 1,000 messages/s (`npm run bench
+// -- hotpath`). Everything else is ws's own behaviour: one inflater per socket with the context kept
+// between messages (reset on `client_no_context_takeover`), the negotiated window, the payload limit
+// (1009) and corrupt data (1007).
+//
+// ws offers no hook for this, so the method is replaced on ws's PerMessageDeflate prototype. The
+// replacement is installed only on the ws version it was written against (checked by shape and version);
+// on any other, ws keeps its own and the collector logs that it did.
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { constants, createInflateRaw } from 'node:zlib'
+import type { InflateRaw } from 'node:zlib'
+
+type Callback = (err: Error | null, data?: Buffer) => void
+
+interface PerMessageDeflate {
+  _inflate: InflateRaw | null
+  _isServer: boolean
+  _maxPayload: number
+  _options: { zlibInflateOptions?: object }
+  params: Record<string, unknown>
+  _decompress(data: Buffer, fin: boolean, callback: Callback): void
+}
+
+const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff])
+
+/** Per-inflater state of the message being inflated (one at a time per socket: ws serialises them). */
+interface Pending {
+  chunks: Buffer[]
+  length: number
+  error: Error | undefined
+  /** Answers ws once, whichever comes first: the write's callback or a zlib error. */
+  finish: () => void
+}
+const pending = new WeakMap<InflateRaw, Pending>()
+
+function onData(this: InflateRaw, chunk: Buffer): void {
+  const p = pending.get(this)
+  if (!p || p.error) return
+  p.length += chunk.length
+  p.chunks.push(chunk)
+}
+
+function onError(this: InflateRaw, err: Error): void {
+  const p = pending.get(this)
+  if (!p) return
+  p.error ??= err
+  p.finish()
+}
+
+export type InflatePatch = { installed: true } | { installed: false; reason: string }
+
+let result: InflatePatch | undefined
+
+/** Keeps ws's own inflate in this process (benchmarks measure the two side by side). Call before install. */
+export function keepWsInflate(): void {
+  result ??= { installed: false, reason: 'ws inflate kept on purpose' }
+}
+
+/** Installs the one-round-trip inflate into ws, once per process. Never throws. */
+export function installOneTripInflate(): InflatePatch {
+  if (result) return result
+  try {
+    const require = createRequire(import.meta.url)
+    // ws exports only its entry point; the internals are loaded by path, so they are the very modules
+    // (same cache entries) the server uses.
+    const wsDir = dirname(require.resolve('ws'))
+    const version = (require(join(wsDir, 'package.json')) as { version: string }).version
+    const { kStatusCode } = require(join(wsDir, 'lib', 'constants.js')) as { kStatusCode: symbol }
+    const PMD = require(join(wsDir, 'lib', 'permessage-deflate.js')) as { prototype: PerMessageDeflate }
+    if (!/^8\./.test(version)) return (result = { installed: false, reason: `ws ${version} is not 8.x` })
+    if (typeof PMD.prototype._decompress !== 'function' || typeof kStatusCode !== 'symbol') {
+      return (result = { installed: false, reason: `ws ${version} has no _decompress to replace` })
+    }
+    PMD.prototype._decompress = function decompress(data, fin, callback) {
+      const endpoint = this._isServer ? 'client' : 'server'
+      let inflate = this._inflate
+      if (!inflate) {
+        const bits = this.params[`${endpoint}_max_window_bits`]
+        inflate = createInflateRaw({
+          ...this._options.zlibInflateOptions,
+          windowBits: typeof bits === 'number' ? bits : constants.Z_DEFAULT_WINDOWBITS,
+          flush: constants.Z_SYNC_FLUSH,
+        })
+        inflate.on('data', onData)
+        inflate.on('error', onError)
+        this._inflate = inflate
+      }
+      const z = inflate
+      let answered = false
+      const p: Pending = { chunks: [], length: 0, error: undefined, finish: () => {} }
+      p.finish = () => {
+        if (answered) return
+        answered = true
+        // ws's cleanup() closed the inflater while it worked (the socket went away): report, don't use it.
+        if (this._inflate !== z) {
+          callback(new Error('the inflate stream was closed while data was being processed'))
+          return
+        }
+        if (!p.error && this._maxPayload > 0 && p.length > this._maxPayload) {
+          p.error = Object.assign(new RangeError('Max payload size exceeded'), {
+            code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+            [kStatusCode]: 1009,
+          })
+        }
+        if (p.error) {
+          const err = p.error as Error & { [kStatusCode]?: number }
+          err[kStatusCode] ??= 1007
+          z.close()
+          this._inflate = null
+          callback(err)
+          return
+        }
+        const out = p.chunks.length === 1 ? (p.chunks[0] as Buffer) : Buffer.concat(p.chunks, p.length)
+        if (z.readableEnded) {
+          z.close()
+          this._inflate = null
+        } else if (fin && this.params[`${endpoint}_no_context_takeover`]) {
+          z.reset()
+        }
+        callback(null, out)
+      }
+      pending.set(z, p)
+      z.write(fin ? Buffer.concat([data, TRAILER]) : data, (err) => {
+        if (err) p.error ??= err
+        p.finish()
+      })
+    }
+    return (result = { installed: true })
+  } catch (err) {
+    return (result = { installed: false, reason: (err as Error).message })
+  }
+}
