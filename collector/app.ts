@@ -10,7 +10,7 @@ import type { Store } from '../store/index.ts'
 import { mountAdmin } from './admin.ts'
 import type { Config } from './config.ts'
 import type { Ingest } from './ingest.ts'
-import { describeIssue, ingestRequestSchema } from './protocol.ts'
+import { parseIngestRequest } from './protocol.ts'
 import type { SessionRegistry } from './registry.ts'
 import type { ResumeLoader } from './resume.ts'
 import { ClientSession } from './session.ts'
@@ -124,8 +124,8 @@ export function createApp(deps: AppDeps): Hono {
     } catch {
       throw new HTTPException(400, { message: 'body is not JSON' })
     }
-    const parsed = ingestRequestSchema.safeParse(body)
-    if (!parsed.success) throw new HTTPException(400, { message: describeIssue(parsed.error) })
+    const parsed = parseIngestRequest(body)
+    if (!parsed.ok) throw new HTTPException(400, { message: parsed.message })
     const errors: ServerFrame[] = []
     let closed: { code: number; reason: string } | undefined
     const ip = getConnInfo(c).remote.address ?? ''
@@ -139,15 +139,19 @@ export function createApp(deps: AppDeps): Hono {
         close: (code, reason) => (closed = { code, reason }),
       },
     )
-    if (!(await session.hello(parsed.data.hello))) {
+    if (!(await session.hello(parsed.hello))) {
       const status = closed?.code === 4001 ? 401 : closed?.code === 4003 ? 403 : 503
       return c.json({ error: closed?.reason ?? 'refused', errors }, status)
     }
     const writes: Promise<void>[] = []
     let overloaded = false
-    for (const frame of parsed.data.frames) {
+    for (const { frame, dropped } of parsed.frames) {
       // Stop taking frames once the store is behind (memory stays bounded); the rest are not acked.
       if ((overloaded = ingest.overloaded)) break
+      if (dropped) {
+        metrics.rejected.inc({ reason: 'bad_value' })
+        session.fail('bad_frame', `values left out: ${dropped}`, frame)
+      }
       const w = session.frame(frame, JSON.stringify(frame))
       if (w) writes.push(w)
     }

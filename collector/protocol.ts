@@ -160,7 +160,12 @@ export function isValidStatsFrame(raw: unknown): raw is StatsFrame {
 }
 
 export type ParseResult =
-  | { ok: true; frame: ClientFrame }
+  | {
+      ok: true
+      frame: ClientFrame
+      /** Values left out of a stats frame that was otherwise valid (see repairStatsFrame). */
+      dropped?: string
+    }
   | { ok: false; code: 'bad_json' | 'bad_frame' | 'unsupported_version'; message: string }
 
 /** Parses and validates one text frame. Never throws; the message names the first offending path. */
@@ -171,9 +176,18 @@ export function parseClientFrame(text: string): ParseResult {
   } catch (err) {
     return { ok: false, code: 'bad_json', message: (err as Error).message }
   }
+  return validateClientFrame(raw)
+}
+
+/** Validates one parsed frame (a WebSocket message, or one frame of an HTTP ingest request). */
+export function validateClientFrame(raw: unknown): ParseResult {
   if (isValidStatsFrame(raw)) return { ok: true, frame: raw }
   const res = clientFrameSchema.safeParse(raw)
-  if (!res.success) return { ok: false, code: 'bad_frame', message: describeIssue(res.error) }
+  if (!res.success) {
+    const repaired = repairStatsFrame(raw, res.error)
+    if (repaired) return { ok: true, frame: repaired, dropped: describeIssue(res.error) }
+    return { ok: false, code: 'bad_frame', message: describeIssue(res.error) }
+  }
   if (res.data.t === 'hello' && res.data.v !== PROTOCOL_VERSION) {
     return {
       ok: false,
@@ -183,6 +197,60 @@ export function parseClientFrame(text: string): ParseResult {
   }
   return { ok: true, frame: res.data }
 }
+
+/**
+ * A stats frame with a sound envelope (t, pc, seq, ts, key, gap) but values the schema refuses — a
+ * string over 4 KiB, a field name over 64 characters, an array where a number was expected — is kept,
+ * minus those values: a refused value becomes null (the field leaves the decoded state rather than
+ * keeping a stale value), a refused field name or stats object leaves the frame. Refusing the whole
+ * frame instead would stop its channel for good: the SDK cannot re-encode it, so every reconnect would
+ * resend the same frame. Returns undefined when anything outside `d` and `rm` is wrong.
+ */
+export function repairStatsFrame(raw: unknown, error: z.ZodError): StatsFrame | undefined {
+  if (!plainObject(raw) || raw.t !== 'stats' || !plainObject(raw.d)) return undefined
+  const d = raw.d
+  const rmDrop = new Set<number>()
+  for (const issue of error.issues) {
+    const [where, id, field] = issue.path
+    if (where === 'rm' && typeof id === 'number') rmDrop.add(id)
+    else if (where !== 'd' || typeof id !== 'string' || id === '__proto__') return undefined
+    else if (field === undefined) delete d[id]
+    else {
+      const patch = d[id]
+      if (!plainObject(patch) || typeof field !== 'string' || field === '__proto__') delete d[id]
+      else if (issue.code === 'invalid_key' && issue.path.length === 3) delete patch[field]
+      else patch[field] = null
+    }
+  }
+  if (rmDrop.size > 0 && Array.isArray(raw.rm)) raw.rm = raw.rm.filter((_, i) => !rmDrop.has(i))
+  const again = statsSchema.safeParse(raw)
+  return again.success ? again.data : undefined
+}
+
+/**
+ * Validates an HTTP ingest request: a hello and up to 10,000 channel frames, each checked (and repaired)
+ * as on the WebSocket. One refused frame refuses the request, naming the frame.
+ */
+export function parseIngestRequest(
+  body: unknown,
+):
+  | { ok: true; hello: HelloFrame; frames: { frame: ChannelFrame; dropped?: string }[] }
+  | { ok: false; message: string } {
+  const shape = ingestEnvelopeSchema.safeParse(body)
+  if (!shape.success) return { ok: false, message: describeIssue(shape.error) }
+  const hello = helloSchema.safeParse(shape.data.hello)
+  if (!hello.success) return { ok: false, message: `hello.${describeIssue(hello.error)}` }
+  const frames: { frame: ChannelFrame; dropped?: string }[] = []
+  for (const [i, raw] of shape.data.frames.entries()) {
+    const res = validateClientFrame(raw)
+    if (!res.ok) return { ok: false, message: `frames.${i}.${res.message}` }
+    if (res.frame.t === 'hello') return { ok: false, message: `frames.${i}: hello inside frames` }
+    frames.push(res.dropped ? { frame: res.frame, dropped: res.dropped } : { frame: res.frame })
+  }
+  return { ok: true, hello: hello.data, frames }
+}
+
+const ingestEnvelopeSchema = z.strictObject({ hello: z.unknown(), frames: z.array(z.unknown()).max(10_000) })
 
 /** One line naming the first issue and its path, e.g. `seq: expected number, received string`. */
 export function describeIssue(error: z.ZodError): string {

@@ -1,7 +1,12 @@
 // Guards invariant 2's first line of defence: every frame is validated, and a bad one is named precisely.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { isValidStatsFrame, parseClientFrame, statsSchema } from '../../collector/protocol.ts'
+import {
+  isValidStatsFrame,
+  parseClientFrame,
+  parseIngestRequest,
+  statsSchema,
+} from '../../collector/protocol.ts'
 
 const hello = { t: 'hello', v: 1, app: 'demo', session: 's1', peer: 'p1', sdk: 'test/1' }
 const stats = {
@@ -26,7 +31,7 @@ describe('parseClientFrame', () => {
     [JSON.stringify({ t: 'nope' }), 'bad_frame', /t:/],
     [JSON.stringify({ ...stats, seq: 'one' }), 'bad_frame', /^seq:/],
     [JSON.stringify({ ...stats, seq: -1 }), 'bad_frame', /^seq:/],
-    [JSON.stringify({ ...stats, d: { a: { x: [1, 2] } } }), 'bad_frame', /^d\.a\.x/],
+    [JSON.stringify({ ...stats, d: [1, 2] }), 'bad_frame', /^d: /],
     [JSON.stringify({ ...stats, extra: 1 }), 'bad_frame', /extra/],
     [JSON.stringify({ ...hello, app: 'has space' }), 'bad_frame', /^app:/],
     [JSON.stringify({ ...hello, v: 2 }), 'unsupported_version', /version 2 is not supported/],
@@ -144,5 +149,86 @@ describe('isValidStatsFrame agrees with statsSchema', () => {
     )
     // The generator must reach the accepting side too, or this property says nothing.
     expect(accepted).toBeGreaterThan(50)
+  })
+})
+
+describe('stats frames with refused values', () => {
+  const frame = (d: Record<string, unknown>, extra: Record<string, unknown> = {}): string =>
+    JSON.stringify({ t: 'stats', pc: 'pc1', seq: 4, ts: 1, d, ...extra })
+
+  it('keeps the frame: refused values become null, refused names and objects leave it', () => {
+    const r = parseClientFrame(
+      frame(
+        {
+          a: { bytesSent: 5, long: 'x'.repeat(4097), arr: [1], ['k'.repeat(65)]: 1, q: { ok: 1, bad: 'no' } },
+          ['i'.repeat(257)]: { type: 'codec' },
+          b: 7,
+          c: { type: 'codec' },
+        },
+        { rm: ['gone', 5] },
+      ),
+    )
+    expect(r).toMatchObject({ ok: true, dropped: expect.stringMatching(/^d\.a\.long: /) as unknown })
+    if (!r.ok) return
+    expect(r.frame).toEqual({
+      t: 'stats',
+      pc: 'pc1',
+      seq: 4,
+      ts: 1,
+      d: { a: { bytesSent: 5, long: null, arr: null, q: null }, c: { type: 'codec' } },
+      rm: ['gone'],
+    })
+    expect(statsSchema.safeParse(r.frame).success).toBe(true)
+  })
+
+  it('refuses the frame when its envelope is wrong, whatever else is', () => {
+    for (const extra of [
+      { seq: -1 },
+      { pc: 'has space' },
+      { ts: 'now' },
+      { gap: 1.5 },
+      { key: 1 },
+      { x: 1 },
+    ]) {
+      expect(parseClientFrame(frame({ a: { long: 'x'.repeat(5000) } }, extra))).toMatchObject({
+        ok: false,
+        code: 'bad_frame',
+      })
+    }
+    expect(parseClientFrame(JSON.stringify({ t: 'stats', pc: 'pc1', seq: 1, ts: 1, d: [] }))).toMatchObject({
+      ok: false,
+    })
+  })
+
+  it('never lets __proto__ through a repair', () => {
+    const r = parseClientFrame(
+      '{"t":"stats","pc":"p","seq":1,"ts":1,"d":{"a":{"__proto__":{"x":1},"s":[1]}}}',
+    )
+    expect(r.ok).toBe(true)
+    if (!r.ok || r.frame.t !== 'stats') return
+    expect(Object.getPrototypeOf(r.frame.d.a)).toBe(Object.prototype)
+    expect(Object.keys(r.frame.d.a ?? {})).toEqual(['s'])
+  })
+
+  it('checks HTTP ingest requests frame by frame, with the same repair', () => {
+    const hello = { t: 'hello', v: 1, app: 'demo', session: 's1', peer: 'p1', sdk: 'test/1' }
+    const good = { t: 'stats', pc: 'pc1', seq: 1, ts: 1, key: true, d: { a: { x: 1 } } }
+    const odd = { t: 'stats', pc: 'pc1', seq: 2, ts: 2, d: { a: { x: 'y'.repeat(5000) } } }
+    const r = parseIngestRequest({ hello, frames: [good, odd] })
+    expect(r).toMatchObject({
+      ok: true,
+      frames: [{ frame: good }, { frame: { seq: 2, d: { a: { x: null } } } }],
+    })
+    if (r.ok) expect(r.frames[1]?.dropped).toMatch(/^d\.a\.x: /)
+    expect(parseIngestRequest({ hello, frames: [good, { ...good, seq: 'x' }] })).toEqual({
+      ok: false,
+      message: expect.stringMatching(/^frames\.1\.seq: /) as unknown,
+    })
+    expect(parseIngestRequest({ hello: { ...hello, app: '' }, frames: [] })).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^hello\.app: /) as unknown,
+    })
+    expect(parseIngestRequest({ hello, frames: [hello] })).toMatchObject({ ok: false })
+    expect(parseIngestRequest({ hello, frames: [], extra: 1 })).toMatchObject({ ok: false })
   })
 })
