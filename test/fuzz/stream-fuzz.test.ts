@@ -4,8 +4,6 @@
 // (its RSS, read from /proc), log no internal error, lose nothing of the good monitors, and store
 // nothing malformed: every raw_frames row parses and validates with the collector's own zod schema.
 import { mkdtempSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import WebSocket from 'ws'
@@ -18,6 +16,7 @@ import type { ChildCollector } from '../helpers/fault-child.ts'
 import { checkExactlyOnce, errorCounts, sleep, startFleet, until } from '../helpers/fault-sdk.ts'
 import { createFuzzer } from './generate.ts'
 import type { FuzzConnection } from './generate.ts'
+import { freePort } from '../helpers/ports.ts'
 
 const SEED = 20_251_125
 // FUZZ_FRAMES raises the count for a longer exploratory run; the suite uses the default.
@@ -26,14 +25,6 @@ const FRAMES_PER_CONNECTION = 100
 const MIN_CONNECTIONS = 1000
 const CONCURRENCY = 24
 const MAX_FRAME_BYTES = 65_536
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
 
 const rssOf = (pid: number): number =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024

@@ -9,18 +9,12 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { toYaml } from '../../dashboards/yaml.ts'
+import { freePort } from './ports.ts'
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus'
 export const ALERTMANAGER_BIN = '/usr/bin/prometheus-alertmanager'
 
-/** A free TCP port on 127.0.0.1 (bound and released; fine for a test that starts at once). */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
+export { freePort }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 

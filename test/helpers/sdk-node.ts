@@ -1,7 +1,10 @@
 // The `ws` WebSocket class the SDK uses in Node, configured as sdk/README.md recommends (compress every
 // frame, not only those over ws's default 1 KiB threshold) and recording what the SDK sends through it.
 import WebSocket from 'ws'
-import type { WebSocketCtor } from '../../sdk/src/index.ts'
+import { createMonitor } from '../../sdk/src/index.ts'
+import type { Monitor, MonitorError, MonitorOptions, WebSocketCtor } from '../../sdk/src/index.ts'
+import { startWrtcCall } from './wrtc-call.ts'
+import type { WrtcCall, WrtcCallOptions } from './wrtc-call.ts'
 
 export interface SentLog {
   /** UTF-8 bytes of every text frame sent, before compression and framing. */
@@ -34,4 +37,38 @@ export function recordingWebSocket(): { WebSocket: WebSocketCtor; log: SentLog }
     }
   }
   return { WebSocket: RecordingWebSocket, log }
+}
+
+export interface MonitoredCall {
+  call: WrtcCall
+  monitor: Monitor
+  /** What the SDK sent. */
+  log: SentLog
+  /** What the SDK reported to onError. */
+  errors: MonitorError[]
+}
+
+/**
+ * A real wrtc call (sender `a`, receiver `b`) with both peer connections on one SDK monitor that talks
+ * to `url` through a recording WebSocket. `monitor` options pass through (e.g. maxBufferBytes).
+ */
+export function monitoredCall(
+  opts: { url: string; app: string; session: string; call?: WrtcCallOptions } & Partial<MonitorOptions>,
+): MonitoredCall {
+  const { url, app, session, call: callOptions, ...rest } = opts
+  const { WebSocket, log } = recordingWebSocket()
+  const errors: MonitorError[] = []
+  const call = startWrtcCall({ width: 320, height: 180, fps: 30, ...callOptions })
+  const monitor = createMonitor({
+    peer: 'p1',
+    ...rest,
+    url,
+    app,
+    session,
+    WebSocket,
+    onError: (e) => errors.push(e),
+  })
+  monitor.add(call.a, { label: 'sender' })
+  monitor.add(call.b, { label: 'receiver' })
+  return { call, monitor, log, errors }
 }

@@ -4,8 +4,6 @@
 // produced is stored exactly once. The store is opened here only after the child exited (chDB binds one
 // data folder per process).
 import { mkdtempSync } from 'node:fs'
-import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -14,14 +12,7 @@ import { guid } from '../helpers/collector.ts'
 import { startChildCollector } from '../helpers/fault-child.ts'
 import type { ChildCollector } from '../helpers/fault-child.ts'
 import { checkExactlyOnce, errorCounts, sleep, startFleet, until } from '../helpers/fault-sdk.ts'
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
+import { freePort } from '../helpers/ports.ts'
 
 let child: ChildCollector | undefined
 afterAll(async () => {

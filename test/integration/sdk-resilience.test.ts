@@ -6,28 +6,16 @@
 // stream_seconds once. A second case takes the network away (a TCP proxy resets every connection) while
 // the call goes on, with a small buffer, so frames are dropped: the collector must accept the SDK's `gap`.
 import { mkdtempSync } from 'node:fs'
-import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createMonitor } from '../../sdk/src/index.ts'
-import type { MonitorError } from '../../sdk/src/index.ts'
 import { guid, startTestCollector } from '../helpers/collector.ts'
 import { startChildCollector } from '../helpers/fault-child.ts'
-import { recordingWebSocket } from '../helpers/sdk-node.ts'
+import { monitoredCall } from '../helpers/sdk-node.ts'
 import { startByteProxy } from '../helpers/sdk-proxy.ts'
-import { startWrtcCall } from '../helpers/wrtc-call.ts'
+import { freePort } from '../helpers/ports.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 interface Ledger {
   pc_id: string
@@ -60,19 +48,7 @@ describe('SDK resilience', () => {
       }
       const port = await freePort()
       let child = await startChildCollector(port, env)
-      const { WebSocket, log } = recordingWebSocket()
-      const errors: MonitorError[] = []
-      const call = startWrtcCall({ width: 320, height: 180, fps: 30 })
-      const monitor = createMonitor({
-        url: child.url,
-        app,
-        session,
-        peer: 'p1',
-        WebSocket,
-        onError: (e) => errors.push(e),
-      })
-      monitor.add(call.a, { label: 'sender' })
-      monitor.add(call.b, { label: 'receiver' })
+      const { call, monitor, log, errors } = monitoredCall({ url: child.url, app, session })
       try {
         await call.waitConnected()
         await sleep(4000)
@@ -124,21 +100,13 @@ describe('SDK resilience', () => {
       const running = await startTestCollector()
       const { hostname, port } = new URL(running.url)
       const proxy = await startByteProxy({ host: hostname, port: Number(port) })
-      const errors: MonitorError[] = []
-      const call = startWrtcCall({ width: 320, height: 180, fps: 30 })
-      const { WebSocket, log } = recordingWebSocket()
       // Less than a keyframe of each pc plus the deltas of a 12 s outage (~1.3 KB per pc per second).
-      const monitor = createMonitor({
+      const { call, monitor, log, errors } = monitoredCall({
         url: proxy.url,
         app,
         session,
-        peer: 'p1',
-        WebSocket,
         maxBufferBytes: 24_000,
-        onError: (e) => errors.push(e),
       })
-      monitor.add(call.a, { label: 'sender' })
-      monitor.add(call.b, { label: 'receiver' })
       try {
         await call.waitConnected()
         await sleep(3000)

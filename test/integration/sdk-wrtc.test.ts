@@ -4,14 +4,11 @@
 // the SDK's deltas must carry real bitrates and framerates. It also measures what the SDK puts on the
 // wire, through a byte-counting TCP proxy (permessage-deflate and WebSocket framing included).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createMonitor } from '../../sdk/src/index.ts'
-import type { MonitorError } from '../../sdk/src/index.ts'
 import { guid, startTestCollector } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
-import { recordingWebSocket } from '../helpers/sdk-node.ts'
+import { monitoredCall } from '../helpers/sdk-node.ts'
 import { startByteProxy } from '../helpers/sdk-proxy.ts'
 import type { ByteProxy } from '../helpers/sdk-proxy.ts'
-import { startWrtcCall } from '../helpers/wrtc-call.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -36,19 +33,12 @@ describe('SDK on a real wrtc call', () => {
     async () => {
       const app = 'sdk-wrtc'
       const session = guid('s')
-      const { WebSocket, log } = recordingWebSocket()
-      const errors: MonitorError[] = []
-      const call = startWrtcCall({ width: 640, height: 360, fps: 30 })
-      const monitor = createMonitor({
+      const { call, monitor, log, errors } = monitoredCall({
         url: proxy.url,
         app,
         session,
-        peer: 'p1',
-        WebSocket,
-        onError: (e) => errors.push(e),
+        call: { width: 640, height: 360 },
       })
-      monitor.add(call.a, { label: 'sender' })
-      monitor.add(call.b, { label: 'receiver' })
       let steady: { t: number; up: number; raw: number } | undefined
       try {
         await call.waitConnected()

@@ -4,8 +4,6 @@
 // data folder per process).
 import { execFile } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
-import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,16 +15,9 @@ import { startChildCollector } from '../helpers/fault-child.ts'
 import type { ChildCollector } from '../helpers/fault-child.ts'
 import { reportSequence } from '../helpers/reports.ts'
 import { connect, helloFor, statsFrames } from '../helpers/stream-client.ts'
+import { freePort } from '../helpers/ports.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
 
 let child: ChildCollector | undefined
 afterAll(async () => {
