@@ -16,6 +16,7 @@ import {
   detectorSeries,
   transportAggregates,
   transportSeries,
+  toSecond,
 } from './queries.ts'
 import type { PeerRow, Scope, StreamAggregateRow, TransportAggregateRow } from './queries.ts'
 import { SCORE_VERSION } from './score.ts'
@@ -77,46 +78,81 @@ export interface SessionAnalysis {
 
 const key = (...parts: string[]): string => parts.join('\n')
 
+function groupBy<T>(list: readonly T[], by: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>()
+  for (const x of list) {
+    const k = by(x)
+    const g = m.get(k)
+    if (g) g.push(x)
+    else m.set(k, [x])
+  }
+  return m
+}
+
+type Range = { from: number; to: number }
+export type AnalyzeSessionsOptions = AnalyzeOptions & {
+  range?: Range
+  final?: boolean
+  now?: number
+  /** Sessions per query batch (all in one when omitted). */
+  batchSize?: number
+}
+
 /**
  * Analyses sessions of one app over `range` (epoch ms; the whole session when omitted). `final` only
  * labels the result. Rejects with StoreError. Sessions without any per-second row are left out.
+ * With `batchSize`, the queries of the next batch run in ClickHouse while this one is scored in JS.
  */
 export async function analyzeSessions(
   store: Store,
   app: string,
   sessions: string[],
-  opts: AnalyzeOptions & { range?: { from: number; to: number }; final?: boolean; now?: number },
+  opts: AnalyzeSessionsOptions,
 ): Promise<SessionAnalysis[]> {
-  if (sessions.length === 0) return []
+  const size = Math.max(1, opts.batchSize ?? sessions.length)
+  const batches: string[][] = []
+  for (let i = 0; i < sessions.length; i += size) batches.push(sessions.slice(i, i + size))
+  const out: SessionAnalysis[] = []
+  let next = batches[0] ? fetchBatch(store, app, batches[0], opts) : undefined
+  for (let i = 0; next; i++) {
+    const fetched = await next
+    const following = batches[i + 1]
+    next = following ? fetchBatch(store, app, following, opts) : undefined
+    // Awaited at the next turn; this only keeps a failure from counting as unhandled meanwhile.
+    next?.catch(() => undefined)
+    out.push(...scoreBatch(app, batches[i] as string[], fetched, opts))
+  }
+  return out
+}
+
+type Fetched = Awaited<ReturnType<typeof fetchBatch>>
+
+/** Every read one batch needs: aggregates, then the few per-second series the detectors may need. */
+async function fetchBatch(store: Store, app: string, sessions: string[], opts: AnalyzeSessionsOptions) {
   const scope: Scope = { app, sessions, from: opts.range?.from ?? 0, to: opts.range?.to ?? 32503680000000 }
   const [aggs, trs, events, peers, bounds] = await Promise.all([
     streamAggregates(store, scope, opts.expectedFps),
     transportAggregates(store, scope),
     sessionEvents(store, app, sessions),
     sessionPeers(store, app, sessions),
-    sessionBounds(store, app, sessions),
+    // Without a range the window is the whole session: its bounds are the aggregates' own.
+    opts.range ? sessionBounds(store, app, sessions) : Promise.resolve([]),
   ])
 
   // Only series that can hold an issue cross into JS; inbound silence needs every inbound stream of its pc.
-  const wanted = new Set<StreamAggregateRow>(aggs.filter(needsSeries))
-  for (const r of [...wanted]) {
-    if (r.direction === 'inbound' && r.p_silent === 1) {
-      for (const o of aggs)
-        if (
-          o.direction === 'inbound' &&
-          o.session_id === r.session_id &&
-          o.pc_id === r.pc_id &&
-          o.peer_id === r.peer_id
-        )
-          wanted.add(o)
-    }
-  }
+  const wantedSet = new Set<StreamAggregateRow>(aggs.filter(needsSeries))
+  const silentPcs = new Set(
+    aggs
+      .filter((r) => r.direction === 'inbound' && r.p_silent === 1 && wantedSet.has(r))
+      .map((r) => key(r.session_id, r.peer_id, r.pc_id)),
+  )
+  for (const o of aggs)
+    if (o.direction === 'inbound' && silentPcs.has(key(o.session_id, o.peer_id, o.pc_id))) wantedSet.add(o)
+  const wanted = [...wantedSet]
   const wantedPcs = trs.filter((t) => t.p_rtt === 1 || t.relay_seconds > 0)
   // The detectors read the flagged seconds the aggregate query already returned; only audio at a very
   // low codec rate (whose MOS can drop with no flagged second) has all its seconds read.
-  const lowRate = [...wanted].filter(
-    (w) => w.kind === 'audio' && w.bitrate_p90 !== null && w.bitrate_p90 < 10_000,
-  )
+  const lowRate = wanted.filter((w) => w.kind === 'audio' && w.bitrate_p90 !== null && w.bitrate_p90 < 10_000)
   const [full, tseries] = await Promise.all([
     lowRate.length
       ? detectorSeries(store, { ...scope, sessions: [...new Set(lowRate.map((w) => w.session_id))] }, [
@@ -132,8 +168,19 @@ export async function analyzeSessions(
         )
       : Promise.resolve([]),
   ])
+  return { aggs, trs, events, peers, bounds, wanted, wantedPcs, lowRate, full, tseries }
+}
+
+/** Scores one fetched batch. Pure. */
+function scoreBatch(
+  app: string,
+  sessions: readonly string[],
+  { aggs, trs, events, peers, bounds, wanted, wantedPcs, lowRate, full, tseries }: Fetched,
+  opts: AnalyzeSessionsOptions,
+): SessionAnalysis[] {
   const seriesBy = new Map<string, StreamSecond[]>()
-  for (const w of wanted) seriesBy.set(key(w.session_id, w.peer_id, w.pc_id, w.stream_id), w.flagged)
+  for (const w of wanted)
+    seriesBy.set(key(w.session_id, w.peer_id, w.pc_id, w.stream_id), w.flagged.map(toSecond))
   const lowKeys = new Set(lowRate.map((w) => key(w.session_id, w.peer_id, w.pc_id, w.stream_id)))
   for (const f of full) {
     const k = key(f.session_id, f.peer_id, f.pc_id, f.stream_id)
@@ -149,19 +196,28 @@ export async function analyzeSessions(
     t.rows.push(row)
   }
 
+  // Grouped once: a batch holds thousands of sessions, so no per-session scan of the whole batch.
+  const aggsBy = groupBy(aggs, (a) => a.session_id)
+  const trsBy = groupBy(trs, (t) => t.session_id)
+  const peersBy = groupBy(peers, (p) => p.session_id)
+  const eventsBy = groupBy(events, (e) => e.session)
+  const boundsBy = new Map(bounds.map((b) => [b.session_id, b]))
+  const tseriesBySession = groupBy([...tseriesBy.entries()], ([k]) => k.slice(0, k.indexOf('\n')))
+
   const scoredAt = Math.round(opts.now ?? Date.now())
   const out: SessionAnalysis[] = []
   for (const session of sessions) {
-    const rows = aggs.filter((a) => a.session_id === session)
+    const rows = aggsBy.get(session) ?? []
     if (rows.length === 0) continue
     const refs: StreamRef[] = rows.map((row) => ({ row, agg: toAggregates(row) }))
-    const pcTr = new Map(trs.filter((t) => t.session_id === session).map((t) => [key(t.peer_id, t.pc_id), t]))
+    const sessionTrs = trsBy.get(session) ?? []
+    const pcTr = new Map(sessionTrs.map((t) => [key(t.peer_id, t.pc_id), t]))
     const pcRtt = (s: StreamRef | undefined): number | null =>
       s ? (pcTr.get(key(s.row.peer_id, s.row.pc_id))?.rtt_ms ?? null) : null
     const legs = buildLegs(refs)
     for (const leg of legs) scoreLeg(leg, opts, pcRtt)
 
-    const sessionPeersRows = peers.filter((p) => p.session_id === session)
+    const sessionPeersRows = peersBy.get(session) ?? []
     const peerIds = [
       ...new Set([...sessionPeersRows.map((p) => p.peer_id), ...rows.map((r) => r.peer_id)]),
     ].sort()
@@ -201,8 +257,8 @@ export async function analyzeSessions(
       }
     })
 
-    const sessionEventsRows = events.filter((e) => e.session === session)
-    const b = bounds.find((x) => x.session_id === session)
+    const sessionEventsRows = eventsBy.get(session) ?? []
+    const b = boundsBy.get(session)
     const windowStart = Math.min(...rows.map((r) => r.start_ms))
     const windowEnd = Math.max(...rows.map((r) => r.end_ms))
     const streamSeriesList: StreamSeries[] = []
@@ -227,9 +283,7 @@ export async function analyzeSessions(
         },
       })
     }
-    const transportList = [...tseriesBy.entries()]
-      .filter(([k]) => k.startsWith(session + '\n'))
-      .map(([, t]) => t)
+    const transportList = (tseriesBySession.get(session) ?? []).map(([, t]) => t)
     const issues = detectIssues(streamSeriesList, transportList, sessionEventsRows, {
       expectedFps: opts.expectedFps,
       end: windowEnd,
@@ -248,7 +302,7 @@ export async function analyzeSessions(
       score: combineLegs(legs),
       peers: peerAnalyses,
       streams,
-      transports: trs.filter((t) => t.session_id === session),
+      transports: sessionTrs,
       issues,
     })
   }

@@ -4,9 +4,9 @@ import type { Store } from '../store/index.ts'
 import { analyzeSessions } from './analyze.ts'
 import type { SessionAnalysis } from './analyze.ts'
 import { secondMos } from './issues.ts'
-import type { StreamSeries } from './issues.ts'
-import { streamSeries, transportSeries } from './queries.ts'
-import type { SeriesRow } from './queries.ts'
+import type { StreamSecond, StreamSeries } from './issues.ts'
+import { streamColumns, transportDetail } from './queries.ts'
+import type { StreamColumns } from './queries.ts'
 import { f32, iso, storedAnalysis } from './stored.ts'
 
 /** Columns of the per-second series in the API, in this order. */
@@ -46,31 +46,28 @@ export interface StreamSeriesJson {
   values: Record<string, (number | null)[]>
 }
 
-/** Buckets rows by `stepS` seconds; numeric fields become bucket means. */
+/** Buckets per-second columns by `stepS` seconds; each value becomes its bucket's mean. */
 function columnar(
-  rows: SeriesRow[],
+  t: readonly number[],
+  cols: Record<string, readonly (number | null)[]>,
+  fields: readonly string[],
   stepS: number,
-  mos?: (r: SeriesRow) => number | null,
 ): Pick<StreamSeriesJson, 't' | 'values'> {
-  const fields = [...SERIES_FIELDS, ...(mos ? ['mos'] : [])]
-  const t: number[] = []
+  const out: number[] = []
   const values: Record<string, (number | null)[]> = Object.fromEntries(fields.map((f) => [f, []]))
   const step = stepS * 1000
   let i = 0
-  while (i < rows.length) {
-    const bucket = Math.floor((rows[i] as SeriesRow).t / step) * step
+  while (i < t.length) {
+    const bucket = Math.floor((t[i] as number) / step) * step
     let j = i
-    while (j < rows.length && (rows[j] as SeriesRow).t < bucket + step) j++
-    t.push(stepS === 1 ? (rows[i] as SeriesRow).t : bucket)
+    while (j < t.length && (t[j] as number) < bucket + step) j++
+    out.push(stepS === 1 ? (t[i] as number) : bucket)
     for (const f of fields) {
+      const col = cols[f] ?? []
       let sum = 0
       let n = 0
       for (let x = i; x < j; x++) {
-        const row = rows[x] as SeriesRow
-        const v =
-          f === 'mos'
-            ? (mos as (r: SeriesRow) => number | null)(row)
-            : (row as unknown as Record<string, unknown>)[f]
+        const v = col[x]
         if (typeof v === 'number' && Number.isFinite(v)) {
           sum += v
           n++
@@ -80,7 +77,49 @@ function columnar(
     }
     i = j
   }
-  return { t, values }
+  return { t: out, values }
+}
+
+/** Per-second MOS of an audio stream's columns (the E-model at each second, as the detectors see it). */
+function mosColumn(s: SessionAnalysis['streams'][number], c: StreamColumns): (number | null)[] {
+  const v = c.values
+  const col = (f: string): readonly (number | null)[] => v[f] ?? []
+  const active = col('active')
+  const bitrate = col('bitrate_bps')
+  const br: number[] = []
+  for (let i = 0; i < c.t.length; i++) {
+    const b = bitrate[i]
+    if (active[i] === 1 && b !== null && b !== undefined) br.push(b)
+  }
+  br.sort((a, b) => a - b)
+  const series: StreamSeries = {
+    peer: s.peer,
+    pc: s.pc,
+    stream: s.stream,
+    direction: s.direction,
+    kind: s.kind,
+    codec: s.codec,
+    codecRateBps: br.length ? (br[Math.floor(0.9 * (br.length - 1))] as number) : null,
+    rows: [],
+  }
+  const [loss, concealment, rtt, jb, jitter] = [
+    col('loss_ratio'),
+    col('concealment_ratio'),
+    col('rtt_ms'),
+    col('jb_delay_ms'),
+    col('jitter_ms'),
+  ]
+  return c.t.map((t, i) =>
+    secondMos(series, {
+      t,
+      active: active[i] ?? 0,
+      loss_ratio: loss[i] ?? null,
+      concealment_ratio: concealment[i] ?? null,
+      rtt_ms: rtt[i] ?? null,
+      jb_delay_ms: jb[i] ?? null,
+      jitter_ms: jitter[i] ?? null,
+    } as StreamSecond),
+  )
 }
 
 export interface SessionDetail {
@@ -105,10 +144,18 @@ export async function sessionDetail(
   opts: { series: boolean; stepS?: number; expectedFps: number },
 ): Promise<SessionDetail | undefined> {
   const scope = { app, sessions: [session], from: 0, to: 32503680000000 }
-  const [stored, rows, trows] = await Promise.all([
-    storedAnalysis(store, app, session),
-    opts.series ? streamSeries(store, scope) : Promise.resolve([]),
-    opts.series ? transportSeries(store, scope) : Promise.resolve([]),
+  // With series, one pass over transport_seconds gives both the aggregates and the per-second values.
+  const trDetail = opts.series ? transportDetail(store, scope) : undefined
+  trDetail?.catch(() => undefined)
+  const [stored, cols, trows] = await Promise.all([
+    storedAnalysis(
+      store,
+      app,
+      session,
+      trDetail?.then((rows) => rows.map(({ series: _s, ...agg }) => agg)),
+    ),
+    opts.series ? streamColumns(store, scope, SERIES_FIELDS) : Promise.resolve([]),
+    trDetail ?? Promise.resolve([]),
   ])
   let analysis = stored
   if (!analysis) {
@@ -119,60 +166,49 @@ export async function sessionDetail(
   if (!opts.series) return detail
   const durationS = Math.max(1, (analysis.endedAt - analysis.startedAt) / 1000)
   const stepS = opts.stepS ?? Math.max(1, Math.ceil(durationS / 1800))
-  const streams: StreamSeriesJson[] = []
-  for (const s of analysis.streams) {
-    const mine = rows.filter((r) => r.peer_id === s.peer && r.pc_id === s.pc && r.stream_id === s.stream)
-    let mos: ((r: SeriesRow) => number | null) | undefined
-    if (s.kind === 'audio') {
-      const br = mine
-        .filter((r) => r.active === 1 && r.bitrate_bps !== null)
-        .map((r) => r.bitrate_bps as number)
-        .sort((a, b) => a - b)
-      const series: StreamSeries = {
-        peer: s.peer,
-        pc: s.pc,
-        stream: s.stream,
-        direction: s.direction,
-        kind: s.kind,
-        codec: s.codec,
-        codecRateBps: br.length ? (br[Math.floor(0.9 * (br.length - 1))] as number) : null,
-        rows: [],
-      }
-      mos = (r) => secondMos(series, r)
-    }
-    streams.push({
+  const colsBy = new Map(cols.map((c) => [`${c.peer_id}\n${c.pc_id}\n${c.stream_id}`, c]))
+  const streams: StreamSeriesJson[] = analysis.streams.map((s) => {
+    const c = colsBy.get(`${s.peer}\n${s.pc}\n${s.stream}`)
+    const fields: string[] = s.kind === 'audio' ? [...SERIES_FIELDS, 'mos'] : [...SERIES_FIELDS]
+    const values = c && s.kind === 'audio' ? { ...c.values, mos: mosColumn(s, c) } : (c?.values ?? {})
+    return {
       peer: s.peer,
       pc: s.pc,
       stream: s.stream,
       kind: s.kind,
       direction: s.direction,
-      ...columnar(mine, stepS, mos),
-    })
-  }
-  const pcs = [...new Set(trows.map((r) => `${r.peer_id}\n${r.pc_id}`))]
-  const transports = pcs.map((k) => {
-    const [peer, pc] = k.split('\n') as [string, string]
-    const mine = trows.filter((r) => r.peer_id === peer && r.pc_id === pc)
-    const step = stepS * 1000
-    const buckets = new Map<number, typeof mine>()
-    for (const r of mine) {
-      const b = Math.floor(r.t / step) * step
-      buckets.set(b, [...(buckets.get(b) ?? []), r])
+      ...columnar(c?.t ?? [], values, fields, stepS),
+    }
+  })
+  const step = stepS * 1000
+  const fields = ['rtt_ms', 'available_out_bps', 'send_bps', 'recv_bps'] as const
+  const transports = trows.map((r) => {
+    // Bucket starts even at 1 s steps: transport seconds are shown on the second.
+    const buckets = new Map<number, (typeof r.series)[number][]>()
+    for (const x of r.series) {
+      const b = Math.floor(x[0] / step) * step
+      const list = buckets.get(b)
+      if (list) list.push(x)
+      else buckets.set(b, [x])
     }
     const t = [...buckets.keys()]
-    const avg = (
-      list: typeof mine,
-      f: 'rtt_ms' | 'available_out_bps' | 'send_bps' | 'recv_bps',
-    ): number | null => {
-      const v = list.map((r) => r[f]).filter((x): x is number => x !== null)
-      return v.length ? f32(v.reduce((a, b) => a + b, 0) / v.length) : null
+    const avg = (list: (typeof r.series)[number][], k: number): number | null => {
+      let sum = 0
+      let n = 0
+      for (const x of list) {
+        const v = x[k]
+        if (v !== null && v !== undefined) {
+          sum += v
+          n++
+        }
+      }
+      return n ? f32(sum / n) : null
     }
-    const fields = ['rtt_ms', 'available_out_bps', 'send_bps', 'recv_bps'] as const
     return {
-      peer,
-      pc,
+      peer: r.peer_id,
+      pc: r.pc_id,
       t,
-      values: Object.fromEntries(fields.map((f) => [f, t.map((b) => avg(buckets.get(b) ?? [], f))])),
+      values: Object.fromEntries(fields.map((f, k) => [f, t.map((b) => avg(buckets.get(b) ?? [], k + 1))])),
     }
   })
   detail.series = { stepS, streams, transports }

@@ -113,6 +113,25 @@ export function issueRow(
   }
 }
 
+/**
+ * Writes many analyses in one insert per table (a batch of final scores): three inserts instead of three
+ * per session. Rejects with StoreError.
+ */
+export async function storeAnalyses(store: Store, list: readonly SessionAnalysis[]): Promise<void> {
+  const scores: object[] = []
+  const streams: object[] = []
+  const issues: object[] = []
+  for (const a of list) {
+    const rows = toRows(a)
+    scores.push(...rows.scores)
+    streams.push(...rows.stream_scores)
+    issues.push(...rows.issues)
+  }
+  await store.insert('scores', scores)
+  await store.insert('stream_scores', streams)
+  await store.insert('issues', issues)
+}
+
 /** Writes an analysis (scores, streams, issues). Rejects with StoreError. */
 export async function storeAnalysis(
   store: Store,

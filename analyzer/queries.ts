@@ -69,7 +69,7 @@ const FLAGGED = `(stream_seconds.loss_ratio > 0.01 OR stream_seconds.jitter_ms >
   OR greatest(${BW}, ${CPU}) >= 0.5)`
 
 /** A per-second tuple of SECOND_TUPLE as the detectors' row. */
-function toSecond(v: unknown[]): StreamSecond {
+export function toSecond(v: unknown[]): StreamSecond {
   const o: Record<string, unknown> = { t: v[0] }
   DETECTOR_FIELDS.forEach((f, i) => (o[f] = v[i + 1]))
   return o as unknown as StreamSecond
@@ -106,7 +106,11 @@ SELECT
   nack_per_s, pli_per_s, keyframes, dropped_share, concealment,
   ${persists('f_rtt', 3)} AS p_rtt, ${persists('f_jitter', 3)} AS p_jitter, ${persists('f_loss', 3)} AS p_loss,
   ${persists('f_mos', 3)} AS p_mos_risk, ${persists('arrayMap(x -> x.1, inactive)', 5)} AS p_silent, n_freeze,
-  flagged
+  -- Outbound video where neither limitation (< 3 costly seconds) nor a key-frame storm (< 5 key frames)
+  -- can fire: only the loss detector runs, on lossy seconds; its other seconds would only be gaps.
+  if(direction = 'outbound' AND kind = 'video' AND limited_seconds < 3 AND keyframes < 5,
+    arrayFilter(x -> ifNull(x.${DETECTOR_FIELDS.indexOf('loss_ratio') + 2}, 0) > 0.01, flagged_all),
+    flagged_all) AS flagged
 FROM
 (
   SELECT
@@ -154,7 +158,7 @@ FROM
     ${flagged(`loss_ratio > 0.02 OR concealment_ratio > 0.02 OR stream_seconds.jitter_ms > 30
       OR ifNull(stream_seconds.rtt_ms, 0) / 2 + ifNull(stream_seconds.jb_delay_ms, 0) > 150`)} AS f_mos,
     countIf(stream_seconds.freeze_count > 0 OR stream_seconds.frozen_share > 0) AS n_freeze,
-    arraySort(groupArrayIf(${SECOND_TUPLE}, ${FLAGGED})) AS flagged
+    arraySort(groupArrayIf(${SECOND_TUPLE}, ${FLAGGED})) AS flagged_all
   FROM stream_seconds FINAL
   WHERE ${WHERE}
   GROUP BY session_id, peer_id, pc_id, stream_id
@@ -216,8 +220,11 @@ export interface StreamAggregateRow {
   p_mos_risk: number
   p_silent: number
   n_freeze: number
-  /** The seconds where some detector condition holds, as detector rows (usually a handful). */
-  flagged: StreamSecond[]
+  /**
+   * The seconds where some detector condition holds (usually a handful), as SECOND_TUPLE tuples: only
+   * the streams the detectors look at are turned into rows (toSecond).
+   */
+  flagged: unknown[][]
 }
 
 /** Aggregates of every stream of the scope, ordered by session, peer, pc, stream. Rejects with StoreError. */
@@ -226,11 +233,7 @@ export async function streamAggregates(
   scope: Scope,
   expectedFps: number,
 ): Promise<StreamAggregateRow[]> {
-  const rows = await store.query<Omit<StreamAggregateRow, 'flagged'> & { flagged: unknown[][] }>(
-    STREAM_AGGREGATES,
-    params(scope, { fps: expectedFps }),
-  )
-  return rows.map((r) => ({ ...r, flagged: r.flagged.map(toSecond) }))
+  return store.query<StreamAggregateRow>(STREAM_AGGREGATES, params(scope, { fps: expectedFps }))
 }
 
 const TRANSPORT_AGGREGATES = `
@@ -245,7 +248,8 @@ SELECT
   avg(t.available_out_bps) AS available_out_bps, avg(t.available_in_bps) AS available_in_bps
 FROM transport_seconds AS t FINAL
 WHERE ${WHERE}
-GROUP BY session_id, peer_id, pc_id`
+GROUP BY session_id, peer_id, pc_id
+ORDER BY session_id, peer_id, pc_id`
 
 export interface TransportAggregateRow {
   session_id: string
@@ -269,29 +273,65 @@ export function transportAggregates(store: Store, scope: Scope): Promise<Transpo
   return store.query<TransportAggregateRow>(TRANSPORT_AGGREGATES, params(scope))
 }
 
-const SERIES_COLUMNS = `session_id, peer_id, pc_id, stream_id, toUnixTimestamp64Milli(ts) AS t, interval_ms, active,
-  bitrate_bps, packets_per_s, fps, width, height, loss_ratio, jitter_ms, rtt_ms, jb_delay_ms, freeze_count,
-  frozen_share, limitation, limit_bandwidth_share, limit_cpu_share, keyframes, pli_per_s, nack_per_s, qp_avg,
-  concealment_ratio, target_bitrate_bps, audio_level`
-
-export interface SeriesRow extends StreamSecond {
+/** One stream's per-second values as columns, oldest first; null where a second has no value. */
+export interface StreamColumns {
   session_id: string
   peer_id: string
   pc_id: string
   stream_id: string
-  nack_per_s: number | null
-  qp_avg: number | null
-  target_bitrate_bps: number | null
-  audio_level: number | null
+  t: number[]
+  values: Record<string, (number | null)[]>
 }
 
-/** Per-second rows of the given stream ids (all streams when `streams` is undefined), ordered by time. */
-export function streamSeries(store: Store, scope: Scope, streams?: string[]): Promise<SeriesRow[]> {
-  const filter = streams ? ' AND stream_id IN {streams:Array(String)}' : ''
-  return store.query<SeriesRow>(
-    `SELECT ${SERIES_COLUMNS} FROM stream_seconds FINAL WHERE ${WHERE}${filter}
-     ORDER BY session_id, peer_id, pc_id, stream_id, ts`,
-    params(scope, streams ? { streams } : {}),
+/**
+ * Per-second columns (`fields`, stream_seconds column names) of every stream of the scope, one result
+ * row per stream: far less to format and parse than one JSON object per second. Rejects with StoreError.
+ */
+export async function streamColumns(
+  store: Store,
+  scope: Scope,
+  fields: readonly string[],
+): Promise<StreamColumns[]> {
+  for (const f of fields) if (!/^[a-z_]+$/.test(f)) throw new Error(`not a column name: ${f}`)
+  const rows = await store.query<Record<string, unknown>>(
+    `SELECT session_id, peer_id, pc_id, stream_id, arrayMap(x -> x.1, s) AS t,
+       ${fields.map((f, i) => `arrayMap(x -> x.${i + 2}, s) AS c${i}`).join(', ')}
+     FROM (
+       SELECT session_id, peer_id, pc_id, stream_id,
+         arraySort(groupArray((toUnixTimestamp64Milli(ts), ${fields.map((f) => `stream_seconds.${f}`).join(', ')}))) AS s
+       FROM stream_seconds FINAL WHERE ${WHERE}
+       GROUP BY session_id, peer_id, pc_id, stream_id)
+     ORDER BY session_id, peer_id, pc_id, stream_id`,
+    params(scope),
+  )
+  return rows.map((r) => ({
+    session_id: r.session_id as string,
+    peer_id: r.peer_id as string,
+    pc_id: r.pc_id as string,
+    stream_id: r.stream_id as string,
+    t: r.t as number[],
+    values: Object.fromEntries(fields.map((f, i) => [f, r[`c${i}`] as (number | null)[]])),
+  }))
+}
+
+/** A pc's aggregates and its per-second transport values, oldest first. */
+export interface TransportDetailRow extends TransportAggregateRow {
+  /** [t, rtt_ms, available_out_bps, send_bps, recv_bps] per second. */
+  series: [number, number | null, number | null, number | null, number | null][]
+}
+
+/**
+ * Transport aggregates (as transportAggregates) and per-second series of every pc of the scope, in one
+ * pass over transport_seconds. Ordered by session, peer, pc. Rejects with StoreError.
+ */
+export function transportDetail(store: Store, scope: Scope): Promise<TransportDetailRow[]> {
+  return store.query<TransportDetailRow>(
+    TRANSPORT_AGGREGATES.replace(
+      'FROM transport_seconds AS t FINAL',
+      `, arraySort(groupArray((toUnixTimestamp64Milli(ts), t.rtt_ms, t.available_out_bps, t.send_bps, t.recv_bps))) AS series
+FROM transport_seconds AS t FINAL`,
+    ),
+    params(scope),
   )
 }
 

@@ -7,7 +7,7 @@ import { Registry } from '../collector/metrics.ts'
 import type { Counter, Gauge, Histogram } from '../collector/metrics.ts'
 import type { Store } from '../store/index.ts'
 import { analyzeSessions } from './analyze.ts'
-import { storeAnalysis } from './persist.ts'
+import { storeAnalyses, storeAnalysis } from './persist.ts'
 import type { SessionAnalysis } from './analyze.ts'
 import type { AnalyzerConfig } from './config.ts'
 import { ISSUE_TYPES, mergeIssues } from './issues.ts'
@@ -136,19 +136,20 @@ export function createAnalyzer(deps: AnalyzerDeps): Analyzer {
     const byApp = new Map<string, LiveSession[]>()
     for (const s of list) byApp.set(s.app, [...(byApp.get(s.app) ?? []), s])
     for (const [app, sessions] of byApp) {
+      if (final) {
+        // One call: it queries batch by batch, the next batch's queries overlapping this one's scoring.
+        out.push(
+          ...(await analyzeSessions(
+            store,
+            app,
+            sessions.map((s) => s.session),
+            { expectedFps: config.expectedFps, final: true, now: now(), batchSize: config.batchSize },
+          )),
+        )
+        continue
+      }
       for (let i = 0; i < sessions.length; i += config.batchSize) {
         const batch = sessions.slice(i, i + config.batchSize)
-        if (final) {
-          out.push(
-            ...(await analyzeSessions(
-              store,
-              app,
-              batch.map((s) => s.session),
-              { expectedFps: config.expectedFps, final: true, now: now() },
-            )),
-          )
-          continue
-        }
         // One query serves one time range, so sessions are grouped by their latest frame (clients' clocks
         // differ): within a group the window is at most one interval longer than configured.
         const sorted = [...batch].sort((a, b) => a.lastTs - b.lastTs)
@@ -184,8 +185,8 @@ export function createAnalyzer(deps: AnalyzerDeps): Analyzer {
   async function finalizeMany(list: LiveSession[]): Promise<SessionAnalysis[]> {
     if (list.length === 0) return []
     const results = await scoreBatch(list, true)
+    await storeAnalyses(store, results)
     for (const a of results) {
-      await storeAnalysis(store, a)
       const key = k(a.app, a.session)
       if (!finalized.has(key)) {
         metrics.scored.inc({ app: a.app })

@@ -5,6 +5,7 @@ import { sessionEnded } from './analyze.ts'
 import type { Aggregates, PeerAnalysis, Score, SessionAnalysis, StreamAnalysis } from './analyze.ts'
 import type { Issue, IssueType, Severity } from './issues.ts'
 import { sessionEvents, sessionPeers, transportAggregates } from './queries.ts'
+import type { TransportAggregateRow } from './queries.ts'
 import { PENALTIES } from './score.ts'
 import type { Penalties } from './score.ts'
 
@@ -98,6 +99,8 @@ export async function storedAnalysis(
   store: Store,
   app: string,
   session: string,
+  /** The session's transport aggregates when the caller reads them anyway (detail.ts). */
+  knownTransports?: Promise<TransportAggregateRow[]>,
 ): Promise<SessionAnalysis | undefined> {
   const p = { app, session }
   const [scores, streams, issues, peers, transports, events] = await Promise.all([
@@ -134,7 +137,7 @@ export async function storedAnalysis(
       p,
     ),
     sessionPeers(store, app, [session]),
-    transportAggregates(store, { app, sessions: [session], from: 0, to: 32503680000000 }),
+    knownTransports ?? transportAggregates(store, { app, sessions: [session], from: 0, to: 32503680000000 }),
     sessionEvents(store, app, [session]),
   ])
   const head = scores.find((r) => r.peer_id === '')

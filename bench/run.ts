@@ -197,12 +197,17 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
     }
     case 'analyzer': {
       const { analyzerBench } = await import('./analyzer.ts')
-      const a = await analyzerBench(quick ? 100 : 2000, quick ? 10 : 50)
-      if (!a.available) log(`  not yet available: ${a.reason}`)
+      const a = await analyzerBench(quick ? 200 : 10_000, quick ? 10 : 50, 600, quick ? 50 : 200)
+      if (!a.available) log(`  not available: ${a.reason}`)
       else {
         log(
-          `  scored ${a.sessions} ten-minute sessions (${a.generatedSessions} generated, the rest varied copies) in ${a.scoreSeconds} s ` +
-            `→ ${a.scoreSecondsFor10k} s per 10,000 (linear); detail ${a.detailMs ? `p50 ${a.detailMs.p50} ms p99 ${a.detailMs.p99} ms` : 'n/a'}`,
+          `  scored ${a.sessions} ten-minute sessions (${a.generatedSessions} generated, the rest varied copies; ` +
+            `${a.streamSeconds} stream-seconds in ${a.parts} parts) in ${a.scoreSeconds} s, batches of ${a.batch}; ` +
+            `storing the scores ${a.storeSeconds} s; waited ${a.settledMs.map((m) => `${m} ms`).join(' and ')} for background merges before scoring and before the detail timings`,
+        )
+        log(
+          `  detail API over HTTP: stored p50 ${a.detailMs.p50} ms p99 ${a.detailMs.p99} ms (${a.detailMs.n} requests); ` +
+            `not yet scored p50 ${a.detailUnscoredMs.p50} ms p99 ${a.detailUnscoredMs.p99} ms (${a.detailUnscoredMs.n})`,
         )
       }
       return a

@@ -215,4 +215,24 @@ describe('stream aggregates', () => {
       expect(row?.v).toBeCloseTo(targetBitrateBps(w, h), 3)
     }
   })
+
+  it('scores in pipelined batches exactly as in one query', async () => {
+    const limited = Array.from({ length: 12 }, (_, i) => ({
+      bps: 300_000,
+      limitation: 'bandwidth',
+      height: i % 2 ? 360 : 720,
+    }))
+    await analyse('batch-a', limited)
+    await analyse('batch-b', [{ bps: 500_000 }, { bps: 0, muted: true }, { bps: 600_000 }])
+    const sessions = ['batch-a', 'cv', 'batch-b', 'dup', 'missing', 'reset']
+    const opts = { expectedFps: 30, final: true, now: 1 }
+    const whole = await analyzeSessions(store, 'agg', sessions, opts)
+    const batched = await analyzeSessions(store, 'agg', sessions, { ...opts, batchSize: 2 })
+    // Earlier tests' sessions are included when they ran; a session without rows is left out.
+    expect(whole.map((a) => a.session)).toEqual(sessions.filter((id) => whole.some((a) => a.session === id)))
+    expect(whole.map((a) => a.session)).toEqual(expect.arrayContaining(['batch-a', 'batch-b']))
+    expect(whole.some((a) => a.session === 'missing')).toBe(false)
+    expect(batched).toEqual(whole)
+    expect(whole[0]?.issues.map((i) => i.type)).toContain('bandwidth_limitation')
+  })
 })
