@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { createAdaptorServer } from '@hono/node-server'
 import { Hono } from 'hono'
 import { analyzeSessions } from '../analyzer/analyze.ts'
+import { loadAnalyzerConfig } from '../analyzer/config.ts'
 import { mountAnalyzerApi } from '../analyzer/api.ts'
 import { storeAnalyses } from '../analyzer/persist.ts'
 import { openStore } from '../store/open.ts'
@@ -44,7 +45,8 @@ export type AnalyzerResult =
       settledMs: number[]
     }
 
-const BATCH = 500
+// As the analyzer would run here: RTCPULSE_ANALYZER_BATCH from the environment, else its default.
+const BATCH = loadAnalyzerConfig(process.env).batchSize
 
 async function generate(
   store: Store,

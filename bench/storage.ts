@@ -328,6 +328,8 @@ export interface SustainedOptions {
   rawCodec?: string
   /** Leave raw_frames out, to see what the forensic copy costs. */
   skipRaw?: boolean
+  /** MergeTree settings applied to the three tables first (`ALTER TABLE … MODIFY SETTING …`), e.g. merge tuning. */
+  tableSettings?: string
   /** Positional JSON (no key names per row) through chDB's raw insert, instead of Store.insert's JSONEachRow. */
   compact?: boolean
   /**
@@ -347,6 +349,8 @@ export interface SustainedResult extends SustainedOptions {
   threads: [string, number][]
   /** INSERT statements (each makes a part per partition, which merges then fold). */
   inserts: number
+  /** Active parts of the three tables at the end: what fewer merges leave for queries to read. */
+  activeParts: number
 }
 
 /**
@@ -380,6 +384,10 @@ export async function sustainedIngest(o: SustainedOptions): Promise<SustainedRes
   let inserts = 0
   try {
     if (o.rawCodec) await store.exec(`ALTER TABLE raw_frames MODIFY COLUMN frame String CODEC(${o.rawCodec})`)
+    if (o.tableSettings) {
+      for (const t of ['stream_seconds', 'transport_seconds', 'raw_frames'])
+        await store.exec(`ALTER TABLE ${t} MODIFY SETTING ${o.tableSettings}`)
+    }
     // Batches are built before the clock starts: only what the collector itself would do is timed.
     const batches = Math.ceil((o.seconds * 1000) / o.batchMs)
     const prepared: Record<'stream_seconds' | 'transport_seconds' | 'raw_frames', Row[]>[] = []
@@ -437,8 +445,13 @@ export async function sustainedIngest(o: SustainedOptions): Promise<SustainedRes
     // Merges still running count as this load's cost: give them a moment, then read the CPU.
     await new Promise((res) => setTimeout(res, 2000))
     const cpu = cpuSeconds(process.pid) - cpu0
+    const [parts] = await store.query<{ n: number }>(
+      `SELECT count() AS n FROM system.parts WHERE database = currentDatabase() AND active
+         AND table IN ('stream_seconds', 'transport_seconds', 'raw_frames')`,
+    )
     return {
       ...o,
+      activeParts: parts?.n ?? 0,
       achievedFramesPerSecond: Math.round(frames / wall),
       cpuPer1000Frames: r((cpu / frames) * 1000, 3),
       cores: r(cpu / (wall + 2), 2),
