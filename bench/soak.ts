@@ -5,14 +5,16 @@
 // WebSockets, recorded libwebrtc report series at 1 Hz per peer connection).
 //
 //   npx tsx bench/soak.ts [--minutes 30] [--connections N] [--pcs-per-connection 2] [--capacity PCS]
-//                         [--warmup-minutes W] [--sample-seconds 10] [--analyzer]
+//                         [--warmup-minutes W] [--sample-seconds 10] [--analyzer] [--judge FILE]
 //
 // Default load: half the capacity: --capacity PCS, else the largest sustained step of the last
 // `npm run bench collector` (bench/results/latest.json), else measured first with the same ramp.
 // Every 10 s it prints the collector's RSS, its pending (unstored, so unacked) frames, the generator's
-// unacknowledged frames and ack latency. At the end: whether RSS stayed within ±10% of its median after
-// warm-up, and whether the unacked backlog grew (least-squares slope over the run after warm-up). Exits
-// 1 when either check fails. Writes bench/results/soak-<time>.json.
+// unacknowledged frames and ack latency. At the end: whether RSS stayed flat after warm-up (the median
+// of each five-minute window within 10% of the first's; single samples swing with merges and are
+// reported beside it), and whether the unacked backlog grew (least-squares slope over the run after
+// warm-up). Exits 1 when either check fails. Writes bench/results/soak-<time>.json; `--judge FILE`
+// judges such a file again.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -37,6 +39,7 @@ const { values: args } = parseArgs({
     'warmup-minutes': { type: 'string' },
     'sample-seconds': { type: 'string', default: '10' },
     analyzer: { type: 'boolean', default: false },
+    judge: { type: 'string' },
   },
 })
 
@@ -185,42 +188,12 @@ async function main(): Promise<number> {
     await collector.stop()
   }
 
-  const steady = samples.filter((s) => s.atS > warmupS)
-  if (steady.length < 3) {
-    log(`too few samples after warm-up (${steady.length}) to judge; run longer`)
+  const j = judge(samples, warmupS, pcs)
+  if (!j) {
+    log('too few samples after warm-up to judge; run longer')
     return 1
   }
-  const rss = steady.map((s) => s.rssMiB)
-  const rssMedian = median(rss)
-  const rssSpread = Math.max(...rss.map((v) => Math.abs(v - rssMedian) / rssMedian))
-  const rssFlat = rssSpread <= 0.1
-  const xs = steady.map((s) => s.atS / 60)
-  const unackedSlope = slope(
-    xs,
-    steady.map((s) => s.unacked),
-  )
-  const pendingSlope = slope(
-    xs,
-    steady.map((s) => s.pendingFrames),
-  )
-  const steadyMinutes = (steady.at(-1)!.atS - steady[0]!.atS) / 60
-  // "No growth": over the whole steady run, the fitted backlog rises by less than one second of load.
-  const backlogRise = unackedSlope * steadyMinutes
-  const noGrowth = backlogRise < pcs && pendingSlope * steadyMinutes < pcs
-  const closes = samples.reduce((a, s) => a + s.closes, 0)
-  const errors = samples.reduce((a, s) => a + s.errors, 0)
-  verdict = rssFlat && noGrowth && closes === 0 && errors === 0 ? 0 : 1
-  log(
-    `RSS after warm-up: median ${rssMedian} MiB, min ${Math.min(...rss)}, max ${Math.max(...rss)}, ` +
-      `largest deviation ${r(rssSpread * 100, 1)}% → ${rssFlat ? 'FLAT (within 10%)' : 'NOT FLAT'}`,
-  )
-  log(
-    `unacked frames after warm-up: mean ${Math.round(steady.reduce((a, s) => a + s.unacked, 0) / steady.length)}, ` +
-      `slope ${r(unackedSlope, 1)} frames/min (collector pending ${r(pendingSlope, 1)} frames/min) over ${r(steadyMinutes, 1)} min ` +
-      `→ ${noGrowth ? 'NO GROWTH (fitted rise < 1 s of load)' : 'GROWING'}`,
-  )
-  log(`connections closed by the collector: ${closes}; client errors: ${errors}`)
-  log(verdict === 0 ? 'soak: PASS' : 'soak: FAIL')
+  verdict = j.pass ? 0 : 1
   mkdirSync(RESULTS, { recursive: true })
   const file = `${RESULTS}soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`
   writeFileSync(
@@ -234,11 +207,7 @@ async function main(): Promise<number> {
         minutes,
         capacity: cap,
         warmupS,
-        rss: { medianMiB: rssMedian, spread: rssSpread, flat: rssFlat },
-        unacked: { slopePerMin: unackedSlope, pendingSlopePerMin: pendingSlope, noGrowth },
-        closes,
-        errors,
-        pass: verdict === 0,
+        ...j,
         samples,
       },
       null,
@@ -249,4 +218,106 @@ async function main(): Promise<number> {
   return verdict
 }
 
-process.exitCode = await main()
+/** Five-minute windows after warm-up: RSS is "flat" when each window's median stays within 10% of the first's. */
+const RSS_WINDOW_S = 300
+
+interface Judgement {
+  rss: {
+    windowMediansMiB: number[]
+    drift: number
+    flat: boolean
+    minMiB: number
+    maxMiB: number
+    medianMiB: number
+    largestSampleDeviation: number
+  }
+  unacked: { meanFrames: number; slopePerMin: number; pendingSlopePerMin: number; noGrowth: boolean }
+  closes: number
+  errors: number
+  pass: boolean
+}
+
+/**
+ * Judges a soak from its samples and prints why. RSS: merges allocate and free hundreds of MiB for a few
+ * seconds, so single samples swing; what must stay flat is the level, i.e. the median of each five-minute
+ * window, within 10% of the first window's. The largest single-sample deviation is reported beside it.
+ * Backlog: the least-squares rise of unacked (and collector-pending) frames over the steady run must stay
+ * below one second of load. Returns undefined when fewer than two windows follow the warm-up.
+ */
+export function judge(samples: Sample[], warmupS: number, pcs: number): Judgement | undefined {
+  const steady = samples.filter((s) => s.atS > warmupS)
+  const first = steady[0]
+  if (!first || steady.length < 3) return undefined
+  const windows: number[][] = []
+  for (const s of steady) (windows[Math.floor((s.atS - first.atS) / RSS_WINDOW_S)] ??= []).push(s.rssMiB)
+  const full = windows.filter((w) => w.length >= 3)
+  if (full.length < 2) return undefined
+  const windowMedians = full.map(median)
+  const base = windowMedians[0] as number
+  const drift = Math.max(...windowMedians.map((m) => Math.abs(m - base) / base))
+  const rss = steady.map((s) => s.rssMiB)
+  const rssMedian = median(rss)
+  const largest = Math.max(...rss.map((v) => Math.abs(v - rssMedian) / rssMedian))
+  const flat = drift <= 0.1
+  const xs = steady.map((s) => s.atS / 60)
+  const unackedSlope = slope(
+    xs,
+    steady.map((s) => s.unacked),
+  )
+  const pendingSlope = slope(
+    xs,
+    steady.map((s) => s.pendingFrames),
+  )
+  const steadyMinutes = ((steady.at(-1) as Sample).atS - first.atS) / 60
+  // "No growth": over the whole steady run, the fitted backlog rises by less than one second of load.
+  const noGrowth = unackedSlope * steadyMinutes < pcs && pendingSlope * steadyMinutes < pcs
+  const closes = samples.reduce((a, s) => a + s.closes, 0)
+  const errors = samples.reduce((a, s) => a + s.errors, 0)
+  const meanUnacked = Math.round(steady.reduce((a, s) => a + s.unacked, 0) / steady.length)
+  log(
+    `RSS after warm-up, median per ${RSS_WINDOW_S / 60}-minute window: ${windowMedians.join(', ')} MiB; ` +
+      `largest drift from the first ${r(drift * 100, 1)}% → ${flat ? 'FLAT (within 10%)' : 'NOT FLAT'}`,
+  )
+  log(
+    `  single samples: median ${rssMedian} MiB, min ${Math.min(...rss)}, max ${Math.max(...rss)} ` +
+      `(largest deviation ${r(largest * 100, 1)}%: merges' transient allocations)`,
+  )
+  log(
+    `unacked frames after warm-up: mean ${meanUnacked}, slope ${r(unackedSlope, 1)} frames/min ` +
+      `(collector pending ${r(pendingSlope, 1)} frames/min) over ${r(steadyMinutes, 1)} min ` +
+      `→ ${noGrowth ? 'NO GROWTH (fitted rise < 1 s of load)' : 'GROWING'}`,
+  )
+  log(`connections closed by the collector: ${closes}; client errors: ${errors}`)
+  const pass = flat && noGrowth && closes === 0 && errors === 0
+  log(pass ? 'soak: PASS' : 'soak: FAIL')
+  return {
+    rss: {
+      windowMediansMiB: windowMedians,
+      drift,
+      flat,
+      minMiB: Math.min(...rss),
+      maxMiB: Math.max(...rss),
+      medianMiB: rssMedian,
+      largestSampleDeviation: largest,
+    },
+    unacked: {
+      meanFrames: meanUnacked,
+      slopePerMin: unackedSlope,
+      pendingSlopePerMin: pendingSlope,
+      noGrowth,
+    },
+    closes,
+    errors,
+    pass,
+  }
+}
+
+/** `--judge FILE`: judges the samples of an earlier run's JSON again (e.g. after the criteria changed). */
+function rejudge(file: string): number {
+  const run = JSON.parse(readFileSync(file, 'utf8')) as { samples: Sample[]; warmupS: number; pcs: number }
+  const j = judge(run.samples, run.warmupS, run.pcs)
+  if (!j) log('too few samples after warm-up to judge')
+  return j?.pass ? 0 : 1
+}
+
+process.exitCode = args.judge ? rejudge(args.judge) : await main()
