@@ -55,7 +55,11 @@ export async function startCollector(
       `DEV MODE: streams are accepted WITHOUT authentication${exposed ? ` on ${config.host}, which is reachable from other machines` : ''}. Never expose this collector to a network.`,
     )
   }
-  const opened = await openStore(config)
+  const opened = await openStore({
+    ...config,
+    onSkippedSetting: (message) =>
+      log.warn({ message }, 'store: a tuning setting this ClickHouse does not know was skipped'),
+  })
   const store = options.wrapStore ? options.wrapStore(opened) : opened
   log.info(
     {

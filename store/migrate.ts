@@ -30,8 +30,18 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
     })
 }
 
-/** Brings the store's schema up to date; returns the versions it applied. Rejects with StoreError. */
-export async function migrate(store: Store, migrations = readMigrations()): Promise<number[]> {
+const isUnknownSetting = (err: unknown): boolean =>
+  err instanceof Error && /UNKNOWN_SETTING|Code: 115\b|Unknown setting/.test(err.message)
+
+/**
+ * Brings the store's schema up to date; returns the versions it applied. Rejects with StoreError.
+ * `skipped` collects the table-setting statements this server refused as unknown (see below).
+ */
+export async function migrate(
+  store: Store,
+  migrations = readMigrations(),
+  skipped: string[] = [],
+): Promise<number[]> {
   await store.exec(
     `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime DEFAULT now())
      ENGINE = ReplacingMergeTree ORDER BY version`,
@@ -44,7 +54,16 @@ export async function migrate(store: Store, migrations = readMigrations()): Prom
   const applied: number[] = []
   for (const m of migrations) {
     if (done.has(m.version)) continue
-    for (const sql of m.statements) await store.exec(sql)
+    for (const sql of m.statements) {
+      try {
+        await store.exec(sql)
+      } catch (err) {
+        // A table setting this server does not know (an older ClickHouse) is tuning, not schema: the
+        // table works without it, so the migration goes on rather than keep the collector from starting.
+        if (!(isUnknownSetting(err) && /\bMODIFY\s+SETTING\b/i.test(sql))) throw err
+        skipped.push(`${m.version}: ${(err as Error).message.split('\n')[0]}`)
+      }
+    }
     await store.insert('schema_migrations', [{ version: m.version, name: m.name }])
     applied.push(m.version)
   }

@@ -10,6 +10,8 @@ export interface StoreConfig {
   clickhouse: { url: string; username: string; password: string } | undefined
   /** Days to keep rows, per table (RTCPULSE_RETENTION_DAYS_<TABLE>); others keep their migration's TTL. */
   retentionDays?: ReadonlyMap<string, number>
+  /** Told of each table setting the server did not know and the migration skipped (an older ClickHouse). */
+  onSkippedSetting?: (message: string) => void
 }
 
 /**
@@ -21,7 +23,9 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     ? await createClickHouseStore({ ...config.clickhouse, database: config.database })
     : await createChdbStore({ dataDir: config.dataDir, database: config.database })
   try {
-    await migrate(store)
+    const skipped: string[] = []
+    await migrate(store, undefined, skipped)
+    for (const message of skipped) config.onSkippedSetting?.(message)
     if (config.retentionDays) await applyRetention(store, config.retentionDays)
   } catch (err) {
     await store.close()

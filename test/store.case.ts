@@ -39,6 +39,34 @@ export function runStoreSuite({ name, open }: StoreSuiteOptions): void {
       }
     })
 
+    it('applies the merge tuning, and skips a table setting the server does not know', async () => {
+      const store = await open()
+      try {
+        await migrate(store)
+        const [ddl] = await store.query<{ statement: string }>('SHOW CREATE TABLE stream_seconds')
+        expect(ddl?.statement).toMatch(/merge_selector_base = 20/)
+        const skipped: string[] = []
+        const tuning = {
+          version: 901,
+          name: 'tuning',
+          statements: ['ALTER TABLE events MODIFY SETTING no_such_setting_rtcpulse = 1'],
+        }
+        expect(await migrate(store, [tuning], skipped)).toEqual([901])
+        expect(skipped).toEqual([expect.stringMatching(/^901: .*no_such_setting_rtcpulse/) as unknown])
+        // Anything else that fails still stops the migration, unrecorded.
+        const broken = {
+          version: 902,
+          name: 'broken',
+          statements: ['ALTER TABLE no_such_table_rtcpulse ADD COLUMN x UInt8'],
+        }
+        await expect(migrate(store, [broken])).rejects.toBeInstanceOf(StoreError)
+        const versions = await store.query<{ version: number }>('SELECT version FROM schema_migrations FINAL')
+        expect(versions.map((v) => v.version)).not.toContain(902)
+      } finally {
+        await store.close()
+      }
+    })
+
     it('round-trips rows with bound parameters, including hostile strings', async () => {
       const store = await open()
       try {
