@@ -55,7 +55,7 @@ export function loadAnalyzerConfig(env: Env): AnalyzerConfig {
     idleMs: 1000 * int(env, 'RTCPULSE_ANALYZER_IDLE_S', 30, 1, 86_400),
     lookbackMs: 1000 * int(env, 'RTCPULSE_ANALYZER_LOOKBACK_S', 900, 10, 7 * 86_400),
     expectedFps: int(env, 'RTCPULSE_ANALYZER_EXPECTED_FPS', 30, 1, 240),
-    batchSize: int(env, 'RTCPULSE_ANALYZER_BATCH', 500, 1, 100_000),
+    batchSize: int(env, 'RTCPULSE_ANALYZER_BATCH', 2000, 1, 100_000),
     apiKeys: parseApiKeys(env.RTCPULSE_API_KEYS),
     dev: bool(env, 'RTCPULSE_DEV', false),
   }
@@ -68,7 +68,7 @@ export const ANALYZER_VARS: ReadonlyArray<[name: string, def: string, meaning: s
   ['RTCPULSE_ANALYZER_IDLE_S', '30', 'a session silent this long is finalised (s)'],
   ['RTCPULSE_ANALYZER_LOOKBACK_S', '900', 'how far back (report time) active sessions are looked for (s)'],
   ['RTCPULSE_ANALYZER_EXPECTED_FPS', '30', 'frame rate camera video should reach'],
-  ['RTCPULSE_ANALYZER_BATCH', '500', 'sessions scored per query batch'],
+  ['RTCPULSE_ANALYZER_BATCH', '2000', 'sessions scored per query batch'],
   ['RTCPULSE_API_KEYS', '(unset)', 'API keys app:key,… (`*:key` for every app); none needed with --dev'],
   ['RTCPULSE_ANALYZER_PORT', '8081', 'standalone analyzer (analyzer/main.ts) HTTP port'],
 ]
