@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { encodeDelta, normalizeReport } from '../sdk/src/delta.ts'
 import type { StatsState } from '../sdk/src/delta.ts'
+import { prng } from '../test/helpers/prng.ts'
 
 export type Role = 'sender' | 'receiver'
 export type Stat = Record<string, unknown> & { id: string; type: string; timestamp: number }
@@ -40,18 +41,6 @@ const GAUGES = new Set([
 ])
 const RATE_SCALED = /bytes|Bytes|packets|Packets/
 const NOISY_GAUGES = new Set(['jitter', 'currentRoundTripTime', 'roundTripTime'])
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same series on every machine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export interface Recording {
   role: Role
@@ -128,7 +117,7 @@ export class ReportSeries {
     private readonly rec: Recording,
     private readonly opts: SeriesOptions,
   ) {
-    this.rand = rng(opts.seed)
+    this.rand = prng(opts.seed)
     this.shift = opts.startTs - ((rec.reports[0] as Stat[])[0] as Stat).timestamp
     // The loop starts where the set of ids stops changing, so looping never adds or drops objects.
     const ids = rec.reports.map((r) =>

@@ -13,7 +13,8 @@ import type { StatsState } from '../sdk/src/delta.ts'
 import { toJsonEachRow } from '../store/index.ts'
 import type { Store } from '../store/index.ts'
 import { openStore } from '../store/open.ts'
-import { ReportSeries, asReport, loadRecording, reportTs, rng } from './frames.ts'
+import { prng } from '../test/helpers/prng.ts'
+import { ReportSeries, asReport, loadRecording, reportTs } from './frames.ts'
 import type { Recording, Role } from './frames.ts'
 import { r } from './histogram.ts'
 
@@ -52,7 +53,7 @@ const uuid = (rand: () => number): string =>
  * (own ssrcs, own bitrate level and random walk), exactly as session.ts would build them.
  */
 export function sessionRows(index: number, seconds: number, recs: Record<Role, Recording>): SessionRows {
-  const rand = rng(1000 + index)
+  const rand = prng(1000 + index)
   const start = baseDay() + Math.floor(rand() * 6 * 3600_000)
   const session_id = uuid(rand)
   const peer_id = `user-${Math.floor(rand() * 1e6)}`

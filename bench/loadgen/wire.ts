@@ -26,27 +26,11 @@ export function frameHead(prefix: string, bodyLength: number): Buffer {
   const p = Buffer.from(prefix, 'latin1')
   // Stored block (RFC 1951 §3.2.4): BFINAL=0 BTYPE=00 padded to a byte, LEN, NLEN, bytes.
   const storedLength = 5 + p.length
-  const payload = storedLength + bodyLength
-  const ext = payload < 126 ? 0 : payload < 65536 ? 2 : 8
-  const head = Buffer.allocUnsafe(2 + ext + 4 + storedLength)
-  head[0] = 0xc1 // FIN | RSV1 (compressed) | opcode 1 (text)
-  let o = 2
-  if (ext === 0) head[1] = 0x80 | payload
-  else if (ext === 2) {
-    head[1] = 0x80 | 126
-    head.writeUInt16BE(payload, 2)
-    o = 4
-  } else {
-    head[1] = 0x80 | 127
-    head.writeBigUInt64BE(BigInt(payload), 2)
-    o = 10
-  }
-  head.writeUInt32BE(0, o) // mask key 0
-  o += 4
-  head[o] = 0
-  head.writeUInt16LE(p.length, o + 1)
-  head.writeUInt16LE(~p.length & 0xffff, o + 3)
-  p.copy(head, o + 5)
+  const { head, offset } = maskedHead(0xc1, storedLength + bodyLength, storedLength) // FIN | RSV1 | text
+  head[offset] = 0
+  head.writeUInt16LE(p.length, offset + 1)
+  head.writeUInt16LE(~p.length & 0xffff, offset + 3)
+  p.copy(head, offset + 5)
   return head
 }
 
@@ -57,22 +41,27 @@ export function frameHead(prefix: string, bodyLength: number): Buffer {
  */
 export function plainHead(prefix: string, bodyLength: number): Buffer {
   const p = Buffer.from(prefix, 'latin1')
-  const payload = p.length + bodyLength
+  const { head, offset } = maskedHead(0x81, p.length + bodyLength, p.length) // FIN | text, RSV1 clear
+  p.copy(head, offset)
+  return head
+}
+
+/**
+ * A client frame header (RFC 6455 §5.2) with the 0 mask key, and room for `extra` bytes after it:
+ * first byte `b0`, a payload of `payload` bytes. Returns where the extra bytes start.
+ */
+function maskedHead(b0: number, payload: number, extra: number): { head: Buffer; offset: number } {
   const ext = payload < 126 ? 0 : payload < 65536 ? 2 : 8
-  const head = Buffer.allocUnsafe(2 + ext + 4 + p.length)
-  head[0] = 0x81 // FIN | opcode 1 (text), RSV1 clear
-  let o = 2
+  const head = Buffer.allocUnsafe(2 + ext + 4 + extra)
+  head[0] = b0
   if (ext === 0) head[1] = 0x80 | payload
   else if (ext === 2) {
     head[1] = 0x80 | 126
     head.writeUInt16BE(payload, 2)
-    o = 4
   } else {
     head[1] = 0x80 | 127
     head.writeBigUInt64BE(BigInt(payload), 2)
-    o = 10
   }
-  head.writeUInt32BE(0, o)
-  p.copy(head, o + 4)
-  return head
+  head.writeUInt32BE(0, 2 + ext) // mask key 0
+  return { head, offset: 2 + ext + 4 }
 }

@@ -5,19 +5,8 @@
 // from fast-check samples drawn with the same seed.
 import fc from 'fast-check'
 import { reportSequence } from '../helpers/reports.ts'
+import { prng } from '../helpers/prng.ts'
 import { helloFor, statsFrames } from '../helpers/stream-client.ts'
-
-/** mulberry32: small, fast, and the same sequence on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export type Message = string | { binary: Buffer } | { invalidUtf8: Buffer }
 

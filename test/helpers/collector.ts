@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { startCollector } from '../../collector/main.ts'
-import type { PluginFactory, Running } from '../../collector/main.ts'
+import type { PluginFactory, Running, StartOptions } from '../../collector/main.ts'
 
 let dataDir: string | undefined
 
@@ -27,6 +27,7 @@ export interface TestCollector extends Running {
 export async function startTestCollector(
   env: Record<string, string> = {},
   plugins: readonly PluginFactory[] = [],
+  options: StartOptions = {},
 ): Promise<TestCollector> {
   const database = env.CLICKHOUSE_DATABASE ?? guid('db')
   const running = await startCollector(
@@ -41,6 +42,7 @@ export async function startTestCollector(
       ...env,
     },
     plugins,
+    options,
   )
   return { ...running, database, streamUrl: `${running.url.replace(/^http/, 'ws')}/v1/stream` }
 }

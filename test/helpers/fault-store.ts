@@ -4,8 +4,7 @@
 // startCollector's `wrapStore` seam, never through configuration.
 import { StoreError } from '../../store/index.ts'
 import type { Health, QueryParams, Store } from '../../store/index.ts'
-import { startCollector } from '../../collector/main.ts'
-import { guid, testDataDir } from './collector.ts'
+import { startTestCollector } from './collector.ts'
 import type { TestCollector } from './collector.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -78,27 +77,9 @@ export interface FaultyCollector extends TestCollector {
 
 /** Starts an in-process collector (dev mode unless env has keys) whose store is a FaultyStore. */
 export async function startFaultyCollector(env: Record<string, string> = {}): Promise<FaultyCollector> {
-  const database = env.CLICKHOUSE_DATABASE ?? guid('db')
   let faulty: FaultyStore | undefined
-  const running = await startCollector(
-    {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      RTCPULSE_DATA_DIR: testDataDir(),
-      CLICKHOUSE_DATABASE: database,
-      LOG_LEVEL: 'silent',
-      RTCPULSE_BATCH_MS: '20',
-      RTCPULSE_DEV: env.RTCPULSE_KEYS ? '0' : '1',
-      RTCPULSE_ANALYZER: 'false',
-      ...env,
-    },
-    [],
-    { wrapStore: (s) => (faulty = new FaultyStore(s)) },
-  )
-  return {
-    ...running,
-    database,
-    streamUrl: `${running.url.replace(/^http/, 'ws')}/v1/stream`,
-    faulty: faulty as FaultyStore,
-  }
+  const running = await startTestCollector({ RTCPULSE_ANALYZER: 'false', ...env }, [], {
+    wrapStore: (s) => (faulty = new FaultyStore(s)),
+  })
+  return { ...running, faulty: faulty as FaultyStore }
 }
