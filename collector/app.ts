@@ -148,11 +148,7 @@ export function createApp(deps: AppDeps): Hono {
     for (const { frame, dropped } of parsed.frames) {
       // Stop taking frames once the store is behind (memory stays bounded); the rest are not acked.
       if ((overloaded = ingest.overloaded)) break
-      if (dropped) {
-        metrics.rejected.inc({ reason: 'bad_value' })
-        session.fail('bad_frame', `values left out: ${dropped}`, frame)
-      }
-      const w = session.frame(frame, JSON.stringify(frame))
+      const w = session.frame(frame, JSON.stringify(frame), dropped)
       if (w) writes.push(w)
     }
     const results = await Promise.allSettled(writes)

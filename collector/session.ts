@@ -202,15 +202,22 @@ export class ClientSession implements Attached {
   }
 
   /**
-   * Handles one validated channel frame; `text` is its JSON as received (kept for forensics). Returns the
-   * store promise of an accepted frame, or undefined when the frame was a duplicate or refused.
+   * Handles one validated channel frame; `text` is its JSON as received (kept for forensics). `dropped`
+   * names the values validation left out of it (repairStatsFrame): the client is told, and the frame is
+   * stored as repaired, so nothing the schema refuses reaches storage. Returns the store promise of an
+   * accepted frame, or undefined when the frame was a duplicate or refused.
    */
-  frame(frame: ChannelFrame, text: string): Promise<void> | undefined {
+  frame(frame: ChannelFrame, text: string, dropped?: string): Promise<void> | undefined {
     const id = this.id
     if (this.closed) return undefined
     if (!id || !this.welcomed) {
       this.fail('hello_required', 'the first frame must be hello')
       return undefined
+    }
+    if (dropped) {
+      this.deps.metrics.rejected.inc({ reason: 'bad_value' })
+      this.fail('bad_frame', `values left out: ${dropped}`, frame)
+      text = JSON.stringify(frame)
     }
     // Privacy: addresses are masked before anything is decoded or stored; the frame is re-serialised
     // only when masking changed it, so the common frame is stored as received at no cost.

@@ -215,16 +215,7 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
         close(CloseCode.policy, 'hello required')
         return
       }
-      if (parsed.dropped) {
-        // Kept without the values it could not store; the SDK reports the error to the app.
-        metrics.rejected.inc({ reason: 'bad_value' })
-        session.fail('bad_frame', `values left out: ${parsed.dropped}`, frame)
-      }
-      // A repaired frame is stored as repaired: nothing the schema refuses reaches storage.
-      if (
-        session.frame(frame, parsed.dropped ? JSON.stringify(frame) : text) === undefined &&
-        ++errors > MAX_ERRORS
-      )
+      if (session.frame(frame, text, parsed.dropped) === undefined && ++errors > MAX_ERRORS)
         close(CloseCode.policy, 'too many refused frames')
     }
 
