@@ -88,6 +88,31 @@ describe('collector under bad input', () => {
     expect(streams[0]?.n).toBeGreaterThan(0)
   })
 
+  it('applies the same repair to frames posted to the HTTP fallback, and says so in the answer', async () => {
+    const [first] = statsFrames('pc1', reportSequence('sender', 1)) as [StatsFrame]
+    const id = Object.keys(first.d)[0] as string
+    const odd = { ...first, d: { ...first.d, [id]: { ...first.d[id], huge: 'x'.repeat(5000) } } }
+    const res = await fetch(`${c.url}/v1/ingest`, {
+      method: 'POST',
+      body: JSON.stringify({ hello: helloFor('http-bad-values'), frames: [odd] }),
+    })
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { seq: Record<string, number>; errors: ErrorFrame[] }
+    expect(body.seq).toEqual({ pc1: 1 })
+    expect(body.errors).toEqual([
+      expect.objectContaining({
+        code: 'bad_frame',
+        pc: 'pc1',
+        seq: 1,
+        message: expect.stringMatching(/^values left out: d\./) as unknown,
+      }),
+    ])
+    const [row] = await c.store.query<{ frame: string }>(
+      "SELECT frame FROM raw_frames WHERE session_id = 'http-bad-values'",
+    )
+    expect((JSON.parse(row?.frame ?? '{}') as StatsFrame).d[id]?.huge).toBeNull()
+  })
+
   it('closes with 1008 on a wrong protocol version and on frames before hello', async () => {
     const v2 = await connect(c.streamUrl)
     v2.send({ ...helloFor('v2'), v: 2 })
