@@ -132,8 +132,12 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
       }
       // The store alone at a steady rate. The first two differ only in when batches are written.
       const variants: Omit<SustainedOptions, 'framesPerSecond' | 'seconds'>[] = [
-        { label: 'back-to-back writes, as ingest.ts does under load', batchMs: 200, backToBack: true },
-        { label: 'paced 200 ms batches (RTCPULSE_BATCH_MS as a floor)', batchMs: 200 },
+        {
+          label: 'back-to-back writes, as ingest.ts did under load before pacing',
+          batchMs: 200,
+          backToBack: true,
+        },
+        { label: 'paced 200 ms batches, as ingest.ts paces them now', batchMs: 200 },
       ]
       if (!quick) {
         variants.push(

@@ -334,8 +334,8 @@ export interface SustainedOptions {
   /** Positional JSON (no key names per row) through chDB's raw insert, instead of Store.insert's JSONEachRow. */
   compact?: boolean
   /**
-   * Write as collector/ingest.ts does under steady load: the next batch starts as soon as the previous one
-   * is written (the timer only runs while idle), holding whatever arrived meanwhile; `batchMs` is ignored.
+   * Write as collector/ingest.ts did under steady load before pacing: the next batch starts as soon as the
+   * previous one is written, holding whatever arrived meanwhile; `batchMs` is ignored.
    */
   backToBack?: boolean
   label: string
