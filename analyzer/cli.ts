@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib'
 import { ConfigError } from '../collector/config.ts'
 import { createChdbStore } from '../store/chdb.ts'
 import type { Store } from '../store/index.ts'
-import { migrate } from '../store/migrate.ts'
+import { migrate, removeRetention } from '../store/migrate.ts'
 import { analyzeSessions } from './analyze.ts'
 import { storeAnalysis } from './persist.ts'
 import { DumpError, parseInternalsDump } from './internals.ts'
@@ -87,6 +87,7 @@ export async function analyzeCommand(args: string[]): Promise<void> {
   const store = await createChdbStore({ dataDir: dir, database: 'offline' })
   try {
     await migrate(store)
+    await removeRetention(store)
     const result = await analyzeDump(store, dump, basename(file), fps).catch((err: unknown) => {
       throw err instanceof DumpError ? new ConfigError(err.message) : err
     })

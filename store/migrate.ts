@@ -98,3 +98,16 @@ export async function applyRetention(store: Store, days: ReadonlyMap<string, num
   }
   return changed
 }
+
+/**
+ * Removes every table's TTL in the store's database: an offline store (`rtcpulse analyze`) holds one
+ * old recording, which production retention would drop as it is inserted. Returns the tables changed.
+ */
+export async function removeRetention(store: Store): Promise<string[]> {
+  const rows = await store.query<{ name: string }>(
+    `SELECT name FROM system.tables WHERE database = {db:String} AND engine_full LIKE '% TTL %'`,
+    { db: store.database },
+  )
+  for (const { name } of rows) await store.exec(`ALTER TABLE \`${name}\` REMOVE TTL`)
+  return rows.map((r) => r.name)
+}

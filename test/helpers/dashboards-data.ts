@@ -1,12 +1,9 @@
 // Feeds a recorded two-peer call (test/fixtures/recorded) through a running collector, the way two SDKs
 // would: one WebSocket per peer, a hello, a `connected` event, 30 stats frames, a `closed` event. The
 // recording is moved in time to end `endsAgoMs` before now (tables have TTLs, dashboards time filters).
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { loadRecorded } from './recorded.ts'
 import { connect, helloFor, statsFrames } from './stream-client.ts'
 import type { Stat } from './reports.ts'
-
-const RECORDED = fileURLToPath(new URL('../fixtures/recorded/', import.meta.url))
 
 export type Recording = 'baseline' | 'freeze'
 
@@ -52,8 +49,6 @@ function impair(reports: Stat[][], side: 'sender' | 'receiver', imp: Impairment)
   }
 }
 
-const cache = new Map<string, Stat[][]>()
-
 /** The reports of one side of a recorded call, shifted so the last one is at `endMs`. */
 export function recordedReports(
   side: 'sender' | 'receiver',
@@ -61,14 +56,7 @@ export function recordedReports(
   endMs: number,
   impairment: Impairment = {},
 ): Stat[][] {
-  const file = `${RECORDED}${side}-${recording === 'freeze' ? 'freeze-' : ''}30s.json`
-  let parsed = cache.get(file)
-  if (!parsed)
-    cache.set(file, (parsed = (JSON.parse(readFileSync(file, 'utf8')) as { reports: Stat[][] }).reports))
-  const reports = structuredClone(parsed)
-  const last = reports.at(-1)?.[0]?.timestamp ?? 0
-  const shift = endMs - last
-  for (const report of reports) for (const s of report) s.timestamp += shift
+  const reports: Stat[][] = loadRecorded(`${side}-${recording === 'freeze' ? 'freeze-' : ''}30s.json`, endMs)
   impair(reports, side, impairment)
   return reports
 }

@@ -2,19 +2,17 @@
 // through its validation, de-delta and derivation), the analyzer scores them live, finalises them after
 // goodbye or idle time, and the API answers scoped by app. Guards DESIGN.md invariant 4 (the API is
 // scoped by app) and the scheduling contract of issue 4.
-import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openFeeder, replayPeer } from '../helpers/analyzer-feed.ts'
 import { startAnalyzerHarness } from '../helpers/analyzer-env.ts'
 import type { AnalyzerHarness } from '../helpers/analyzer-env.ts'
+import { loadRecorded } from '../helpers/recorded.ts'
+import type { RecordedStat } from '../helpers/recorded.ts'
 
-type Report = { id: string; type: string; timestamp: number }[]
-const load = (name: string): Report[] =>
-  (
-    JSON.parse(readFileSync(new URL(`../fixtures/recorded/${name}`, import.meta.url), 'utf8')) as {
-      reports: Report[]
-    }
-  ).reports
+type Report = RecordedStat[]
+// Every recording ends a minute before the test's clock: stored rows must be younger than the TTLs.
+const recordedEnd = Date.now() - 60_000
+const load = (name: string): Report[] => loadRecorded(name, recordedEnd)
 
 const CHROME =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'

@@ -3,7 +3,7 @@
 // one browser holding both ends of a loopback call, video frames withheld for 6 s. A dump exported by a
 // real Chrome will come from the browser test.
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -11,17 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { analyzeDump } from '../../analyzer/cli.ts'
 import { createChdbStore } from '../../store/chdb.ts'
 import type { Store } from '../../store/index.ts'
-import { migrate } from '../../store/migrate.ts'
+import { migrate, removeRetention } from '../../store/migrate.ts'
 import { buildInternalsDump } from '../helpers/analyzer-dump.ts'
+import { loadRecorded } from '../helpers/recorded.ts'
 import { guid, testDataDir } from '../helpers/collector.ts'
 
 const run = promisify(execFile)
-const load = (name: string) =>
-  (
-    JSON.parse(readFileSync(new URL(`../fixtures/recorded/${name}`, import.meta.url), 'utf8')) as {
-      reports: { id: string; timestamp: number }[][]
-    }
-  ).reports
+// The recording is moved to end 500 days ago, older than the longest retention (400 days): the offline
+// store keeps no TTL, so a dump is scored whatever its age.
+const recordedEnd = Date.now() - 500 * 86_400_000
+const load = (name: string) => loadRecorded(name, recordedEnd)
 const sender = load('sender-freeze-30s.json')
 const t0 = (sender[0]?.[0]?.timestamp ?? 0) - 1500
 const dump = buildInternalsDump(
@@ -46,6 +45,7 @@ const dir = mkdtempSync(join(tmpdir(), 'rtcpulse-dump-'))
 beforeAll(async () => {
   store = await createChdbStore({ dataDir: testDataDir(), database: guid('cli') })
   await migrate(store)
+  await removeRetention(store)
   file = join(dir, 'webrtc_internals_dump.txt')
   writeFileSync(file, JSON.stringify(dump))
 })
