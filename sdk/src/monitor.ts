@@ -1,7 +1,7 @@
 // createMonitor: polls getStats() of the peer connections it is given, turns their events into frames,
 // and hands both to the outbox and transport. Invariant 3 (DESIGN.md): after createMonitor returns,
 // nothing here throws into the app — every callback runs inside `guard`, every failure goes to onError.
-import { normalizeReport } from './delta.ts'
+import { readReport } from './delta.ts'
 import { createOutbox } from './outbox.ts'
 import { MONITOR_CHANNEL, PROTOCOL_VERSION } from './protocol.ts'
 import type { HelloFrame } from './protocol.ts'
@@ -40,6 +40,8 @@ export interface MonitorOptions {
   maxBufferBytes?: number
   /** A full keyframe at least this often, ms (default 120000). */
   keyframeIntervalMs?: number
+  /** Sends every field getStats() returns, the verbose ones too (sdk/PROTOCOL.md, "Fields"; default false). */
+  fullStats?: boolean
 }
 
 export interface PcHandle {
@@ -225,15 +227,13 @@ export function createMonitor(opts: MonitorOptions): Monitor {
         .then((r) => {
           busy = false
           if (!pcs.has(pc)) return
-          let ts: number | undefined
-          r.forEach((s: RTCStats) => (ts ??= s.timestamp))
-          ts ??= Date.now()
-          outbox.stats(id, normalizeReport(r, ts), ts)
+          // One pass over the report: browsers build each stats object anew when it is read.
+          outbox.stats(id, ...readReport(r, undefined, opts.fullStats))
         })
         .catch((err: unknown) => {
           busy = false
           // Browsers reject only for a closed pc, which the next tick notices; anything else is worth each report.
-          report('getstats_failed', `${id} ${String(err)}`)
+          report('getstats_failed', `${id} ${err as Error}`)
         })
     })
     const timer = setInterval(tick, intervalMs)

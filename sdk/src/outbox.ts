@@ -16,6 +16,8 @@ interface Queued {
   seq: number
   /** JSON text as sent; its length is what the byte bound counts. */
   text: string
+  /** The frame itself, folded into the base when it leaves the queue (no re-parse on every ack). */
+  f: ChannelFrame
 }
 
 interface Channel {
@@ -57,7 +59,7 @@ export interface Outbox {
   /** Queued (unacknowledged) frames. */
   readonly size: number
   /** Set by the transport while a connection takes frames: new frames go straight to it. */
-  sink: ((text: string) => void) | undefined
+  sink?: ((text: string) => void) | undefined
 }
 
 /**
@@ -83,7 +85,7 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
   const push = (f: ChannelFrame, c: Channel): void => {
     const text = JSON.stringify(f)
     c.seq = f.seq
-    queue.push({ pc: f.pc, seq: f.seq, text })
+    queue.push({ pc: f.pc, seq: f.seq, text, f })
     bytes += text.length
     if (box.sink) {
       c.sent = f.seq
@@ -99,7 +101,7 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
     const c = channel(q.pc)
     bytes -= q.text.length
     c.done = q.seq
-    const f = JSON.parse(q.text) as ChannelFrame
+    const f = q.f
     if (f.t === 'stats') {
       c.base = applyDelta(c.base ?? new Map<string, StatsObject>(), f)
       c.baseTs = f.ts
@@ -107,7 +109,6 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
   }
 
   const box: Outbox = {
-    sink: undefined,
     get size() {
       return queue.length
     },

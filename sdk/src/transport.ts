@@ -73,11 +73,16 @@ export function createTransport(o: TransportOptions): Transport {
   let timer: ReturnType<typeof setTimeout> | undefined
   let settle: (() => void) | undefined
   let hello: string | undefined
-  // Frames waiting to be sent. A resume can hold minutes of frames and the collector closes a connection
-  // that exceeds its frame rate (4029), so they go out at most `rate` per second.
+  // Frames waiting to be sent. A resume can hold minutes of frames, and a pc joining an SFU call emits
+  // one track event per remote track at once; the collector closes a connection that exceeds its frame
+  // rate (4029), so every frame, live or resent, goes out at most `rate` per one-second window (80% of
+  // the rate the welcome advertises; the collector's bucket holds two seconds, so windows that straddle
+  // its own stay inside it).
   let backlog: string[] = []
   let rate = 40
   let pacer: ReturnType<typeof setTimeout> | undefined
+  let windowStart = 0
+  let used = 0
 
   // Schedules the next connection attempt, or the next HTTP batch.
   const next = (ms = http ? 5000 : backoff(attempt++)): void => {
@@ -101,8 +106,13 @@ export function createTransport(o: TransportOptions): Transport {
   }, 5000)
 
   function pump(): void {
-    for (let n = rate; n-- > 0 && backlog[0] && ws;) ws.send(backlog.shift() as string)
-    if (backlog[0]) pacer = setTimeout(pump, 1000)
+    const now = Date.now()
+    if (now - windowStart >= 1000) {
+      windowStart = now
+      used = 0
+    }
+    for (; used < rate && backlog[0] && ws; used++) ws.send(backlog.shift() as string)
+    if (backlog[0]) pacer = setTimeout(pump, windowStart + 1000 - now)
   }
 
   function detach(): void {

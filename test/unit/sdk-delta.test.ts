@@ -3,7 +3,7 @@
 // the collector receives it, must rebuild exactly the state the SDK encoded — through keyframes, deltas,
 // removed fields and removed objects. It also holds the per-poll CPU budget (DESIGN.md invariant 3).
 import { describe, expect, it } from 'vitest'
-import { applyDelta, cloneState, encodeDelta, normalizeReport } from '../../sdk/src/delta.ts'
+import { applyDelta, cloneState, encodeDelta, normalizeReport, readReport } from '../../sdk/src/delta.ts'
 import type { StatsObject, StatsState } from '../../sdk/src/delta.ts'
 import { createOutbox } from '../../sdk/src/outbox.ts'
 import type { StatsFrame } from '../../sdk/src/protocol.ts'
@@ -77,5 +77,55 @@ describe('delta encoding on real reports', () => {
     const median = times[times.length >> 1] ?? Infinity
     // The median, not the worst case: a GC pause or a busy CI core is not the SDK's doing.
     expect(median).toBeLessThan(1)
+  })
+})
+
+describe('readReport', () => {
+  const receiver = sequences.find((s) => s.name === 'recorded receiver')?.reports ?? []
+
+  it('takes the report time from the first object, in the same pass', () => {
+    const r = receiver[3] ?? []
+    const [state, ts] = readReport(asReport(r))
+    expect(ts).toBe(reportTs(r))
+    expect(state.size).toBe(r.length)
+  })
+
+  it('leaves out the verbose fields unless asked for every field', () => {
+    const r = receiver[3] ?? []
+    const [lean] = readReport(asReport(r))
+    const [full] = readReport(asReport(r), undefined, true)
+    const fields = (st: StatsState) => new Set([...st.values()].flatMap((o) => Object.keys(o)))
+    const dropped = [...fields(full)].filter((k) => !fields(lean).has(k))
+    expect(dropped).toEqual(
+      expect.arrayContaining([
+        'lastPacketReceivedTimestamp',
+        'totalSquaredInterFrameDelay',
+        'totalAudioEnergy',
+      ]),
+    )
+    // What the collector derives from stays (collector/derive.ts).
+    for (const k of [
+      'bytesReceived',
+      'packetsLost',
+      'jitterBufferDelay',
+      'totalSamplesReceived',
+      'audioLevel',
+    ])
+      expect(fields(lean).has(k)).toBe(true)
+    expect(full).toEqual(normalizeReport(asReport(r), reportTs(r)))
+  })
+
+  it('makes the deltas of a receiving pc at least 15% smaller on the recorded call', () => {
+    const bytes = (full: boolean): number => {
+      let prev: StatsState | undefined
+      let n = 0
+      for (const r of receiver) {
+        const [state] = readReport(asReport(r), undefined, full)
+        if (prev) n += JSON.stringify(encodeDelta(prev, state).d).length
+        prev = state
+      }
+      return n
+    }
+    expect(bytes(false)).toBeLessThan(bytes(true) * 0.85)
   })
 })

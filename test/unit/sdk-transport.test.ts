@@ -90,6 +90,26 @@ describe('createTransport', () => {
     expect(errors).toEqual([])
   })
 
+  it('paces live frames too: a burst of 100 track events goes out at most 40 per second', async () => {
+    const { server, box, codes } = setup()
+    await tick(50)
+    expect(server.socket?.received).toHaveLength(1) // the hello
+    const t0 = Date.now()
+    for (let i = 0; i < 100; i++) box.event('pc1', 'track.added', { id: `t${i}`, kind: 'video' }, t0)
+    // The welcome advertises 50 frames/s: 80% of it per one-second window.
+    expect(server.socket?.received).toHaveLength(1 + 40)
+    // Windows start when the welcome came (50 ms before the burst).
+    await tick(940)
+    expect(server.socket?.received).toHaveLength(1 + 40)
+    await tick(20)
+    expect(server.socket?.received).toHaveLength(1 + 80)
+    await tick(1000)
+    expect(server.socket?.received).toHaveLength(1 + 100)
+    await tick(50)
+    expect(server.stored('pc1').map((f) => f.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1))
+    expect(codes()).toEqual([])
+  })
+
   it('stores every seq once across a cut, resending only what the welcome does not report stored', async () => {
     const { server, box, poll, codes, last } = setup()
     poll(2)
