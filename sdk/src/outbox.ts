@@ -14,9 +14,12 @@ import type { ChannelFrame, StatsFrame } from './protocol.ts'
 interface Queued {
   pc: string
   seq: number
-  /** JSON text as sent; its length is what the byte bound counts. */
-  text: string
-  /** The frame itself, folded into the base when it leaves the queue (no re-parse on every ack). */
+  /** Length of the frame's JSON text as first sent: what the byte bound counts. */
+  n: number
+  /**
+   * The frame itself: folded into the base when it leaves the queue (no re-parse on every ack), and
+   * serialised again only for a resend. Held instead of its text, so the queue costs memory once.
+   */
   f: ChannelFrame
 }
 
@@ -85,7 +88,13 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
   const push = (f: ChannelFrame, c: Channel): void => {
     const text = JSON.stringify(f)
     c.seq = f.seq
-    queue.push({ pc: f.pc, seq: f.seq, text, f })
+    // An event's data belongs to the app, which may change it later: keep the copy that was sent.
+    queue.push({
+      pc: f.pc,
+      seq: f.seq,
+      n: text.length,
+      f: f.t == 'stats' ? f : (JSON.parse(text) as ChannelFrame),
+    })
     bytes += text.length
     if (box.sink) {
       c.sent = f.seq
@@ -99,7 +108,7 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
   // A frame leaves the queue (acked or dropped): stats fold into the base.
   const retire = (q: Queued): void => {
     const c = channel(q.pc)
-    bytes -= q.text.length
+    bytes -= q.n
     c.done = q.seq
     const f = q.f
     if (f.t === 'stats') {
@@ -154,13 +163,7 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
           const shift = s - c.done
           c.seq += shift
           c.done = c.stored = c.sent = s
-          for (const q of queue) {
-            if (q.pc !== pc) continue
-            // `"seq":` first occurs as the frame's own field (t and pc precede it; a quote in pc is escaped).
-            bytes -= q.text.length
-            q.text = q.text.replace(/"seq":\d+/, `"seq":${(q.seq += shift)}`)
-            bytes += q.text.length
-          }
+          for (const q of queue) if (q.pc === pc) q.f.seq = q.seq += shift
         }
       }
       box.ack(stored)
@@ -184,8 +187,8 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
         n += text.length
       }
       for (const q of queue) {
-        if ((n += q.text.length) > max && out.length) break
-        out.push(q.text)
+        if ((n += q.n) > max && out.length) break
+        out.push(JSON.stringify(q.f))
         const c = channel(q.pc)
         if (q.seq > c.sent) c.sent = q.seq
       }

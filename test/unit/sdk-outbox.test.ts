@@ -113,6 +113,17 @@ describe('createOutbox', () => {
     expect(parse(box.resume({})).map((f) => f.seq)).toEqual([1])
   })
 
+  it('resends an event as it was first sent, whatever the app does to its data afterwards', () => {
+    const box = createOutbox(Infinity, Infinity, () => {})
+    const sent: string[] = []
+    box.sink = (t) => sent.push(t)
+    const data: Record<string, unknown> = { step: 1 }
+    box.event('_', 'custom.step', data, 1)
+    data.step = 2
+    data.self = data
+    expect(box.resume({})).toEqual(sent)
+  })
+
   it('retires what the welcome reports stored and resends the rest in order', () => {
     const box = createOutbox(Infinity, Infinity, () => {})
     feed(box, 'a', 3)
