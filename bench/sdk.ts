@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { constants, createDeflateRaw, gzipSync } from 'node:zlib'
 import type { DeflateRaw } from 'node:zlib'
 import WebSocket, { WebSocketServer } from 'ws'
-import { normalizeReport } from '../sdk/src/delta.ts'
+import { readReport } from '../sdk/src/delta.ts'
 import { createOutbox } from '../sdk/src/outbox.ts'
 import { ReportSeries, asReport, loadRecording, reportTs } from './frames.ts'
 import type { Role, Stat } from './frames.ts'
@@ -29,7 +29,8 @@ export function sdkFrames(role: Role, seconds: number, seed = 1): { frames: stri
   for (let i = 0; i < seconds; i++) {
     const report = series.next()
     reports.push(report)
-    box.stats('pc1', normalizeReport(asReport(report), reportTs(report)), reportTs(report))
+    // As the monitor reads a report: one pass, the verbose fields left out (sdk/PROTOCOL.md, Fields).
+    box.stats('pc1', ...readReport(asReport(report)))
     box.ack({ pc1: i + 1 })
   }
   return { frames, reports }
@@ -139,7 +140,7 @@ export async function wireBytes(role: Role, seconds: number): Promise<WireResult
 export interface PollCpu {
   role: Role
   polls: number
-  /** normalizeReport + outbox.stats (encodeDelta + JSON.stringify) + the ack that retires the frame, µs. */
+  /** readReport + outbox.stats (encodeDelta + JSON.stringify) + the ack that retires the frame, µs. */
   p50Us: number
   p99Us: number
   maxUs: number
@@ -166,7 +167,7 @@ export function pollCpu(role: Role, polls: number): PollCpu {
       // Later passes replay the same reports with later timestamps, so they stay deltas.
       const ts = reportTs(report) + pass * 1e7 + Math.floor(i / reports.length) * 1e6
       const t0 = performance.now()
-      const state = normalizeReport(asReport(report), ts)
+      const [state] = readReport(asReport(report), ts)
       const t1 = performance.now()
       box.stats('pc1', state, ts)
       const t2 = performance.now()
