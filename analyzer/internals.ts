@@ -7,6 +7,7 @@
 // Each series holds the last samples of one field of one stats object, taken once per poll (1 s) from
 // startTime to endTime; sample i is at startTime + i·(endTime − startTime)/(n − 1). Series whose name
 // holds `[` are webrtc-internals' computed rates (e.g. `[bytesSent_in_bits/s]`) and are skipped.
+import { inferStatsType } from './internals-type.ts'
 import type { OfflineEvent, OfflinePc, OfflineSession, Stat } from './offline.ts'
 
 export interface InternalsSeries {
@@ -57,11 +58,78 @@ function mode(values: number[]): number {
 
 interface Parsed {
   id: string
-  type: string
   field: string
   start: number
   end: number
   values: unknown[]
+}
+
+// Fields getStats() returns as numbers or strings that some exports wrote as the other (Chrome 86 wrote
+// `ssrc` as a string; recent exports write `mid` as a number): back to the type webrtc-stats §8 gives.
+const NUMERIC = new Set(['ssrc'])
+const TEXT = new Set(['mid', 'rid'])
+
+function coerce(field: string, v: unknown): unknown {
+  if (NUMERIC.has(field) && typeof v === 'string' && /^\d+$/.test(v)) return Number(v)
+  if (TEXT.has(field) && typeof v === 'number') return String(v)
+  return value(v)
+}
+
+/** Index of the first poll at or after `t` (with `slack` ms of tolerance), by binary search. */
+function pollAt(grid: number[], t: number, slack: number): number {
+  let lo = 0
+  let hi = grid.length - 1
+  if (t - slack > (grid[hi] as number)) return hi
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if ((grid[mid] as number) >= t - slack) hi = mid
+    else lo = mid + 1
+  }
+  return lo
+}
+
+/** The types of a pc's objects: `statsType`, else the object's own `type` series, else inferred. */
+function objectTypes(stats: Record<string, InternalsSeries>, series: Parsed[]): Map<string, string> {
+  const declared = new Map<string, string>()
+  const fields = new Map<string, Map<string, unknown>>()
+  for (const [name, s] of Object.entries(stats)) {
+    const dash = name.lastIndexOf('-')
+    if (dash > 0 && s.statsType) declared.set(name.slice(0, dash), s.statsType)
+  }
+  for (const s of series) {
+    let f = fields.get(s.id)
+    if (!f) fields.set(s.id, (f = new Map<string, unknown>()))
+    f.set(s.field, s.values[s.values.length - 1])
+  }
+  const types = new Map<string, string>()
+  for (const [id, f] of fields) {
+    const own = f.get('type')
+    types.set(id, declared.get(id) ?? (typeof own === 'string' && own ? own : inferStatsType(id, f)))
+  }
+  return types
+}
+
+/**
+ * The poll times. Exports since about Chrome 90 keep each object's `timestamp` series: the polls are
+ * then the timestamps of the longest series of a local object (remote-* objects carry the time of the
+ * RTCP report they describe, which lags the poll). Older exports keep only a series' first and last
+ * time: an even grid from the start to the end most full-length series share.
+ */
+function pollGrid(series: Parsed[], types: Map<string, string>): number[] {
+  const n = Math.max(...series.map((s) => s.values.length))
+  const stamped = series.find(
+    (s) =>
+      s.field === 'timestamp' &&
+      s.values.length === n &&
+      !(types.get(s.id) ?? '').startsWith('remote-') &&
+      s.values.every((v, i) => typeof v === 'number' && (i === 0 || v > (s.values[i - 1] as number))),
+  )
+  if (stamped) return stamped.values.map((v) => Math.round(v as number))
+  const full = series.filter((s) => s.values.length === n)
+  const start = mode(full.map((s) => s.start))
+  const end = mode(full.map((s) => s.end))
+  const step = n > 1 && end > start ? (end - start) / (n - 1) : 1000
+  return Array.from({ length: n }, (_, i) => Math.round(start + i * step))
 }
 
 /**
@@ -70,7 +138,8 @@ interface Parsed {
  * Every poll adds one point to the series of every object present, so a series covers consecutive polls
  * up to its last one. Polls are not exactly evenly spaced, so sample times are not computed per series
  * (that would scatter one poll over neighbouring seconds): the polls form one grid, and every series is
- * placed on it by its end time, sample i at poll (last − (n − 1 − i)).
+ * placed on it by its end time, sample i at poll (last − (n − 1 − i)). An object's `timestamp` is its
+ * own when the export kept it, else its poll's.
  */
 export function pcReports(stats: Record<string, InternalsSeries>): Stat[][] {
   const series: Parsed[] = []
@@ -79,7 +148,7 @@ export function pcReports(stats: Record<string, InternalsSeries>): Stat[][] {
     const dash = name.lastIndexOf('-')
     if (dash <= 0) continue
     const field = name.slice(dash + 1)
-    if (field === 'id' || field === 'type' || field === 'timestamp') continue
+    if (field === 'id') continue
     let values: unknown
     try {
       values = typeof s.values === 'string' ? JSON.parse(s.values) : s.values
@@ -89,38 +158,47 @@ export function pcReports(stats: Record<string, InternalsSeries>): Stat[][] {
     const start = Date.parse(s.startTime ?? '')
     const end = Date.parse(s.endTime ?? '')
     if (!Array.isArray(values) || values.length === 0 || !Number.isFinite(start)) continue
-    series.push({
-      id: name.slice(0, dash),
-      type: s.statsType ?? '',
-      field,
-      start,
-      end: Number.isFinite(end) ? end : start,
-      values,
-    })
+    series.push({ id: name.slice(0, dash), field, start, end: Number.isFinite(end) ? end : start, values })
   }
   if (series.length === 0) return []
-  // The grid: as many polls as the longest series, from the start to the end most of those share.
-  // remote-* objects carry the time of the RTCP report they describe, which lags the poll, so the grid
-  // is not taken from any single series.
-  const n = Math.max(...series.map((s) => s.values.length))
-  const full = series.filter((s) => s.values.length === n)
-  const start = mode(full.map((s) => s.start))
-  const end = mode(full.map((s) => s.end))
-  const step = n > 1 && end > start ? (end - start) / (n - 1) : 1000
-  const grid = Array.from({ length: n }, (_, i) => Math.round(start + i * step))
+  const types = objectTypes(stats, series)
+  const grid = pollGrid(series, types)
+  const n = grid.length
+  const steps = grid.slice(1).map((t, i) => t - (grid[i] as number))
+  const step = steps.length > 0 ? (steps.sort((a, b) => a - b)[steps.length >> 1] as number) : 1000
   // A stats timestamp is never after its poll: a sample belongs to the first poll at or after it (with a
   // quarter step of slack for the grid's own rounding).
-  const pollAt = (t: number): number => Math.max(0, Math.min(n - 1, Math.ceil((t - start) / step - 0.25)))
+  // remote-* objects end on the time of their last RTCP report, which can lag the last poll by seconds
+  // (a receiver report every few seconds): one present until its local object's last poll ends there.
+  const lastPoll = new Map<string, number>()
+  const localOf = new Map<string, string>()
+  for (const s of series) {
+    lastPoll.set(s.id, Math.max(lastPoll.get(s.id) ?? 0, pollAt(grid, s.end, step / 4)))
+    const v = s.values[s.values.length - 1]
+    if (s.field === 'localId' && typeof v === 'string') localOf.set(s.id, v)
+  }
+  const ends = (s: Parsed): number => {
+    const own = pollAt(grid, s.end, step / 4)
+    const local = (types.get(s.id) ?? '').startsWith('remote-') ? localOf.get(s.id) : undefined
+    const localLast = local === undefined ? undefined : lastPoll.get(local)
+    return localLast !== undefined && localLast > own && localLast - (s.values.length - 1) >= 0
+      ? localLast
+      : own
+  }
   const reports = grid.map(() => new Map<string, Stat>())
   for (const s of series) {
-    const last = pollAt(s.end)
+    if (s.field === 'type') continue
+    const last = ends(s)
     s.values.forEach((v, i) => {
       const at = last - (s.values.length - 1 - i)
-      if (at < 0 || v === null || v === undefined) return
+      if (at < 0 || at >= n || v === null || v === undefined) return
       const report = reports[at] as Map<string, Stat>
       let obj = report.get(s.id)
-      if (!obj) report.set(s.id, (obj = { id: s.id, type: s.type, timestamp: grid[at] as number }))
-      obj[s.field] = value(v)
+      if (!obj)
+        report.set(s.id, (obj = { id: s.id, type: types.get(s.id) ?? '', timestamp: grid[at] as number }))
+      if (s.field === 'timestamp') {
+        if (typeof v === 'number' && Number.isFinite(v)) obj.timestamp = v
+      } else obj[s.field] = coerce(s.field, v)
     })
   }
   return reports.map((r) => [...r.values()]).filter((r) => r.length > 0)
@@ -141,9 +219,34 @@ export function pcEvents(log: InternalsPc['updateLog']): OfflineEvent[] {
   return out
 }
 
+const LEGACY =
+  'this dump holds Chrome\'s legacy (non-standard, "goog…") getStats() format, which has no ' +
+  'standard RTP stream stats to score: create the dump again in chrome://webrtc-internals with stats ' +
+  'read from the "Standardized (promise-based) getStats() API" (the default; recent Chrome has no other)'
+
+// Legacy stats (the callback getStats(), shown by webrtc-internals when "Legacy Non-Standard" was
+// chosen): ids such as `ssrc_<n>_send`, `bweforvideo`, `Conn-audio-1-0`, fields named goog… .
+const LEGACY_ID = /^(ssrc_\d+_(send|recv)|bweforvideo|Conn-|Channel-|googTrack_|googLibjingleSession_)/
+
+/** True when a dump's stats are legacy goog stats and none are standard RTP stream stats. */
+function isLegacy(pcs: Record<string, InternalsPc>): boolean {
+  let legacy = false
+  for (const data of Object.values(pcs)) {
+    for (const [name, s] of Object.entries(data.stats ?? {})) {
+      const dash = name.lastIndexOf('-')
+      const id = dash > 0 ? name.slice(0, dash) : name
+      const type = s.statsType || inferStatsType(id, new Map<string, unknown>())
+      if (type === 'outbound-rtp' || type === 'inbound-rtp') return false
+      if (LEGACY_ID.test(id) || name.slice(dash + 1).startsWith('goog')) legacy = true
+    }
+  }
+  return legacy
+}
+
 /**
  * Converts a parsed dump into an offline session of one peer (the browser that exported it), one pc per
- * PeerConnections entry. Throws DumpError when `json` has no PeerConnections with stats.
+ * PeerConnections entry. Throws DumpError when `json` has no PeerConnections with stats, or only legacy
+ * goog stats (the message names the format and how to export the standard one).
  */
 export function parseInternalsDump(
   json: unknown,
@@ -158,6 +261,7 @@ export function parseInternalsDump(
   ) {
     throw new DumpError('not a webrtc-internals dump: no "PeerConnections" object')
   }
+  if (isLegacy(dump.PeerConnections)) throw new DumpError(LEGACY)
   const pcs: OfflinePc[] = []
   for (const [pc, data] of Object.entries(dump.PeerConnections)) {
     const reports = pcReports(data.stats ?? {})
