@@ -206,15 +206,53 @@ export function pcReports(stats: Record<string, InternalsSeries>): Stat[][] {
 
 const STATE_EVENTS = new Set(['connectionstatechange', 'iceconnectionstatechange', 'signalingstatechange'])
 
-/** Connection-state changes of the update log as the SDK would send them (`name`, `data.state`). */
-export function pcEvents(log: InternalsPc['updateLog']): OfflineEvent[] {
+/**
+ * An update-log entry's state as the SDK sends it. Recent exports write the value as JSON (`"\"checking\""`);
+ * Chrome 86 wrote signaling states as enum names (`SignalingStateHaveLocalOffer` → `have-local-offer`).
+ */
+function stateValue(raw: string): string {
+  let v = raw
+  if (v.startsWith('"')) {
+    try {
+      const parsed: unknown = JSON.parse(v)
+      if (typeof parsed === 'string') v = parsed
+    } catch {
+      // not JSON: kept as written
+    }
+  }
+  const named = /^SignalingState([A-Z]\w*)$/.exec(v)
+  return named ? (named[1] as string).replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase() : v
+}
+
+// Chrome before about M100 wrote `time` as a locale string in the exporter's time zone (`11/5/2020,
+// 9:34:11 PM`), which the dump does not name: read as UTC, then moved by the whole quarter hours that
+// bring the log's first entry closest to the pc's first stats sample (a pc logs its creation seconds
+// before its first stats). Zones lie within ±14 h of UTC; a larger shift means the string was misread.
+const QUARTER_HOUR = 15 * 60_000
+
+/**
+ * Connection-state changes of the update log as the SDK would send them (`name`, `data.state`). Reads
+ * every export shape: `type` with or without the `on` prefix and in any case, `timestamp` (epoch ms) or
+ * `time` (ISO or a locale string, aligned to `firstStatsMs` when given). Unreadable entries are skipped.
+ */
+export function pcEvents(log: InternalsPc['updateLog'], firstStatsMs?: number): OfflineEvent[] {
+  const entries = (log ?? []).map((e) => {
+    const type = (e.type ?? '').toLowerCase().replace(/^on/, '')
+    const ts = (e as { timestamp?: unknown }).timestamp
+    const iso = typeof e.time === 'string' && /^\d{4}-\d\d-\d\dT/.test(e.time)
+    const t = typeof ts === 'number' ? ts : Date.parse(iso ? (e.time ?? '') : `${e.time ?? ''} UTC`)
+    return { type, t, local: typeof ts !== 'number' && !iso, value: e.value ?? '' }
+  })
+  const first = entries.find((e) => e.local && Number.isFinite(e.t))
+  let shift = 0
+  if (first && firstStatsMs !== undefined && Number.isFinite(firstStatsMs)) {
+    shift = Math.round((firstStatsMs - first.t) / QUARTER_HOUR) * QUARTER_HOUR
+    if (Math.abs(shift) > 14 * 3_600_000) return []
+  }
   const out: OfflineEvent[] = []
-  for (const e of log ?? []) {
-    if (!e.type || !STATE_EVENTS.has(e.type)) continue
-    // `time` is whatever the browser wrote (ISO, or a locale string on older versions): unparseable is skipped.
-    const t = Date.parse(e.time ?? '')
-    if (!Number.isFinite(t)) continue
-    out.push({ t, name: e.type, data: { state: e.value ?? '' } })
+  for (const e of entries) {
+    if (!STATE_EVENTS.has(e.type) || !Number.isFinite(e.t)) continue
+    out.push({ t: e.t + (e.local ? shift : 0), name: e.type, data: { state: stateValue(e.value) } })
   }
   return out
 }
@@ -266,7 +304,8 @@ export function parseInternalsDump(
   for (const [pc, data] of Object.entries(dump.PeerConnections)) {
     const reports = pcReports(data.stats ?? {})
     if (reports.length === 0) continue
-    pcs.push({ peer: ids.peer, pc, reports, events: pcEvents(data.updateLog) })
+    const firstStats = Math.min(...(reports[0] ?? []).map((st) => st.timestamp))
+    pcs.push({ peer: ids.peer, pc, reports, events: pcEvents(data.updateLog, firstStats) })
   }
   if (pcs.length === 0)
     throw new DumpError('the dump holds no stats: keep webrtc-internals open during the call')
