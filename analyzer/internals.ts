@@ -20,7 +20,8 @@ export interface InternalsSeries {
 export interface InternalsPc {
   url?: string
   stats?: Record<string, InternalsSeries>
-  updateLog?: { time?: string; type?: string; value?: string }[]
+  /** `time` (ISO or locale string) before about Chrome 100, `timestamp` (epoch ms) since. */
+  updateLog?: { time?: string; timestamp?: number; type?: string; value?: string }[]
 }
 
 export interface InternalsDump {
@@ -238,7 +239,7 @@ const QUARTER_HOUR = 15 * 60_000
 export function pcEvents(log: InternalsPc['updateLog'], firstStatsMs?: number): OfflineEvent[] {
   const entries = (log ?? []).map((e) => {
     const type = (e.type ?? '').toLowerCase().replace(/^on/, '')
-    const ts = (e as { timestamp?: unknown }).timestamp
+    const ts = e.timestamp
     const iso = typeof e.time === 'string' && /^\d{4}-\d\d-\d\dT/.test(e.time)
     const t = typeof ts === 'number' ? ts : Date.parse(iso ? (e.time ?? '') : `${e.time ?? ''} UTC`)
     return { type, t, local: typeof ts !== 'number' && !iso, value: e.value ?? '' }
