@@ -70,8 +70,14 @@ interface Parsed {
 const NUMERIC = new Set(['ssrc'])
 const TEXT = new Set(['mid', 'rid'])
 
+// audioLevel is 0..1 (webrtc-stats §8.6, 1.0 = 0 dBov). Chrome 86 wrote inbound-rtp's on libwebrtc's
+// int16 scale (0..32767, its track's audioLevel is the same value over 32767) and −1 before any audio.
+const INT16_MAX = 32767
+
+/** A series value as getStats() defines it; undefined drops the sample (a placeholder, not a value). */
 function coerce(field: string, v: unknown): unknown {
   if (NUMERIC.has(field) && typeof v === 'string' && /^\d+$/.test(v)) return Number(v)
+  if (field === 'audioLevel' && typeof v === 'number') return v < 0 ? undefined : v > 1 ? v / INT16_MAX : v
   if (TEXT.has(field) && typeof v === 'number') return String(v)
   return value(v)
 }
@@ -199,7 +205,10 @@ export function pcReports(stats: Record<string, InternalsSeries>): Stat[][] {
         report.set(s.id, (obj = { id: s.id, type: types.get(s.id) ?? '', timestamp: grid[at] as number }))
       if (s.field === 'timestamp') {
         if (typeof v === 'number' && Number.isFinite(v)) obj.timestamp = v
-      } else obj[s.field] = coerce(s.field, v)
+      } else {
+        const c = coerce(s.field, v)
+        if (c !== undefined) obj[s.field] = c
+      }
     })
   }
   return reports.map((r) => [...r.values()]).filter((r) => r.length > 0)

@@ -68,6 +68,17 @@ describe('pcReports on the export shapes', () => {
     expect(reports[1]?.find((s) => s.id === 'RTCPeerConnection')?.type).toBe('peer-connection')
   })
 
+  it("reads Chrome 86's inbound audioLevel on the int16 scale as webrtc-stats' 0..1", () => {
+    const reports = pcReports({
+      'RTCInboundRTPAudioStream_9-audioLevel': {
+        startTime: at(0),
+        endTime: at(2),
+        values: '[-1,32767,8135]',
+      },
+    })
+    expect(reports.map((r) => r[0]?.audioLevel)).toEqual([undefined, 1, 8135 / 32767])
+  })
+
   it('keeps the real poll times of an export with timestamp series, uneven as they were', () => {
     const t0 = Date.parse(at(0))
     const polls = [t0, t0 + 1000, t0 + 1890, t0 + 2290, t0 + 3290]
