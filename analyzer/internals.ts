@@ -35,6 +35,24 @@ export class DumpError extends Error {
   override readonly name = 'DumpError'
 }
 
+/**
+ * Parses a dump file's text. Throws DumpError, naming the format, for the other file webrtc-internals
+ * can export (the rtcstats `RTCStatsDump` format: a header line, then one JSON array per event) and for
+ * text that is not JSON.
+ */
+export function parseDumpText(text: string, file: string): unknown {
+  if (text.startsWith('RTCStatsDump'))
+    throw new DumpError(
+      `${file} is an rtcstats dump ("RTCStatsDump"), which rtcpulse does not read: in ` +
+        'chrome://webrtc-internals use "Create a WebRTC-Internals dump" (the JSON format) instead',
+    )
+  try {
+    return JSON.parse(text) as unknown
+  } catch (err) {
+    throw new DumpError(`${file} is not JSON (${(err as Error).message})`)
+  }
+}
+
 /** A series value as getStats() had it: JSON object strings (qualityLimitationDurations) become objects. */
 function value(v: unknown): unknown {
   if (typeof v === 'string' && v.startsWith('{')) {

@@ -3,7 +3,13 @@
 // with `time` strings or epoch `timestamp`s, and it names the legacy goog format instead of scoring
 // nothing. Each shape here is copied in miniature from a real export in test/fixtures/dumps/.
 import { describe, expect, it } from 'vitest'
-import { DumpError, parseInternalsDump, pcEvents, pcReports } from '../../analyzer/internals.ts'
+import {
+  DumpError,
+  parseDumpText,
+  parseInternalsDump,
+  pcEvents,
+  pcReports,
+} from '../../analyzer/internals.ts'
 import { inferStatsType } from '../../analyzer/internals-type.ts'
 
 const ids = { app: 'offline', session: 's', peer: 'local' }
@@ -161,5 +167,17 @@ describe('parseInternalsDump on a legacy export', () => {
     }
     expect(() => parseInternalsDump(legacy, ids)).toThrow(DumpError)
     expect(() => parseInternalsDump(legacy, ids)).toThrow(/legacy .*goog.*Standardized \(promise-based\)/)
+  })
+})
+
+describe('parseDumpText', () => {
+  it("names webrtc-internals' other export, the rtcstats format, and text that is not JSON", () => {
+    // The rtcstats file format: a header line, a metadata object, then one JSON array per event.
+    const rtcstats = 'RTCStatsDump\n{"fileFormat":3}\n["getStats","1-1",{},1]\n'
+    expect(() => parseDumpText(rtcstats, 'rtcstats_dump.txt')).toThrow(
+      /rtcstats dump.*Create a WebRTC-Internals dump/,
+    )
+    expect(() => parseDumpText('{"a": ', 'x.txt')).toThrow(DumpError)
+    expect(parseDumpText('{"PeerConnections": {}}', 'x.txt')).toEqual({ PeerConnections: {} })
   })
 })
