@@ -1,10 +1,10 @@
-// The stats type of an object in a webrtc-internals dump that does not say it. Exports before about
-// Chrome 90 have no `statsType` on their series (and no `<id>-type` series): every object is known only
+// The stats type of an object in a webrtc-internals dump that does not say it. Older exports (Chrome
+// 86) have no `statsType` on their series (and no `<id>-type` series): every object is known only
 // by its id and its field names. libwebrtc names ids after the type (pc/rtc_stats_collector.cc): long
-// names until M109 (`RTCOutboundRTPVideoStream_123`, `RTCIceCandidatePair_a_b`), short prefixes since
+// names until about M109 (`RTCOutboundRTPVideoStream_123`, `RTCIceCandidatePair_a_b`), short prefixes since
 // (`OT01V123`, `CPa_b`, `IT01A123`). The id decides when it can; the fields (webrtc-stats §8) otherwise.
 
-// Long ids (libwebrtc until M109). Order matters: a longer prefix before any prefix of it.
+// Long ids (libwebrtc until about M109). Order matters: a longer prefix before any prefix of it.
 const LONG: [RegExp, string][] = [
   [/^RTCOutboundRTP(Audio|Video)Stream_/, 'outbound-rtp'],
   [/^RTCInboundRTP(Audio|Video)Stream_/, 'inbound-rtp'],
@@ -22,7 +22,7 @@ const LONG: [RegExp, string][] = [
   [/^RTCPeerConnection$/, 'peer-connection'],
 ]
 
-// Short ids (libwebrtc M109 onward): a prefix, then the transport id (`T01`), `A`/`V` and the SSRC.
+// Short ids (libwebrtc from about M109): a prefix, then the transport id (`T01`), `A`/`V` and the SSRC.
 const SHORT: [RegExp, string][] = [
   [/^OT\w*[AV]\d+$/, 'outbound-rtp'],
   [/^IT\w*[AV]\d+$/, 'inbound-rtp'],

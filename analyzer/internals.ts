@@ -2,13 +2,19 @@
 // getStats() reports, so it can go through the collector's derivation and the analyzer like live data.
 //
 // Format (Chromium content/browser/resources/webrtc/ dump_creator / stats_helper): { UserAgent,
-// getUserMedia: [...], PeerConnections: { "<pid>-<lid>": { url, rtcConfiguration, updateLog: [{ time,
-// type, value }], stats: { "<statsId>-<field>": { statsType, startTime, endTime, values: "[json]" } } } } }.
-// Each series holds the last samples of one field of one stats object, taken once per poll (1 s) from
-// startTime to endTime; sample i is at startTime + i·(endTime − startTime)/(n − 1). Series whose name
-// holds `[` are webrtc-internals' computed rates (e.g. `[bytesSent_in_bits/s]`) and are skipped.
+// getUserMedia: [...], PeerConnections: { "<pid>-<lid>": { url, rtcConfiguration, updateLog: [...],
+// stats: { "<statsId>-<field>": { statsType, startTime, endTime, values: "[json]" } } } } }. Each series
+// holds the last samples of one field of one stats object, one per poll (1 s), from startTime to
+// endTime. What changed since 2020: `statsType` is absent from older exports (Chrome 86; internals-type.ts
+// infers it), `values` may be an array rather than its JSON, recent exports add each object's `type` and
+// `timestamp` series (the real poll times), and the update log's shape (internals-events.ts). Series
+// whose name holds `[` are webrtc-internals' computed rates (e.g. `[bytesSent_in_bits/s]`) and are
+// skipped. Legacy goog stats and the rtcstats file format are refused with a message naming them.
+import { pcEvents } from './internals-events.ts'
 import { inferStatsType } from './internals-type.ts'
-import type { OfflineEvent, OfflinePc, OfflineSession, Stat } from './offline.ts'
+import type { OfflinePc, OfflineSession, Stat } from './offline.ts'
+
+export { pcEvents }
 
 export interface InternalsSeries {
   statsType?: string
@@ -20,7 +26,7 @@ export interface InternalsSeries {
 export interface InternalsPc {
   url?: string
   stats?: Record<string, InternalsSeries>
-  /** `time` (ISO or locale string) before about Chrome 100, `timestamp` (epoch ms) since. */
+  /** `time` (ISO or locale string) in older exports (Chrome 86), `timestamp` (epoch ms) in recent ones. */
   updateLog?: { time?: string; timestamp?: number; type?: string; value?: string }[]
 }
 
@@ -135,7 +141,7 @@ function objectTypes(stats: Record<string, InternalsSeries>, series: Parsed[]): 
 }
 
 /**
- * The poll times. Exports since about Chrome 90 keep each object's `timestamp` series: the polls are
+ * The poll times. Recent exports (Chrome 144 to 149 here) keep each object's `timestamp` series: the polls are
  * then the timestamps of the longest series of a local object (remote-* objects carry the time of the
  * RTCP report they describe, which lags the poll). Older exports keep only a series' first and last
  * time: an even grid from the start to the end most full-length series share.
@@ -230,59 +236,6 @@ export function pcReports(stats: Record<string, InternalsSeries>): Stat[][] {
     })
   }
   return reports.map((r) => [...r.values()]).filter((r) => r.length > 0)
-}
-
-const STATE_EVENTS = new Set(['connectionstatechange', 'iceconnectionstatechange', 'signalingstatechange'])
-
-/**
- * An update-log entry's state as the SDK sends it. Recent exports write the value as JSON (`"\"checking\""`);
- * Chrome 86 wrote signaling states as enum names (`SignalingStateHaveLocalOffer` → `have-local-offer`).
- */
-function stateValue(raw: string): string {
-  let v = raw
-  if (v.startsWith('"')) {
-    try {
-      const parsed: unknown = JSON.parse(v)
-      if (typeof parsed === 'string') v = parsed
-    } catch {
-      // not JSON: kept as written
-    }
-  }
-  const named = /^SignalingState([A-Z]\w*)$/.exec(v)
-  return named ? (named[1] as string).replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase() : v
-}
-
-// Chrome before about M100 wrote `time` as a locale string in the exporter's time zone (`11/5/2020,
-// 9:34:11 PM`), which the dump does not name: read as UTC, then moved by the whole quarter hours that
-// bring the log's first entry closest to the pc's first stats sample (a pc logs its creation seconds
-// before its first stats). Zones lie within ±14 h of UTC; a larger shift means the string was misread.
-const QUARTER_HOUR = 15 * 60_000
-
-/**
- * Connection-state changes of the update log as the SDK would send them (`name`, `data.state`). Reads
- * every export shape: `type` with or without the `on` prefix and in any case, `timestamp` (epoch ms) or
- * `time` (ISO or a locale string, aligned to `firstStatsMs` when given). Unreadable entries are skipped.
- */
-export function pcEvents(log: InternalsPc['updateLog'], firstStatsMs?: number): OfflineEvent[] {
-  const entries = (log ?? []).map((e) => {
-    const type = (e.type ?? '').toLowerCase().replace(/^on/, '')
-    const ts = e.timestamp
-    const iso = typeof e.time === 'string' && /^\d{4}-\d\d-\d\dT/.test(e.time)
-    const t = typeof ts === 'number' ? ts : Date.parse(iso ? (e.time ?? '') : `${e.time ?? ''} UTC`)
-    return { type, t, local: typeof ts !== 'number' && !iso, value: e.value ?? '' }
-  })
-  const first = entries.find((e) => e.local && Number.isFinite(e.t))
-  let shift = 0
-  if (first && firstStatsMs !== undefined && Number.isFinite(firstStatsMs)) {
-    shift = Math.round((firstStatsMs - first.t) / QUARTER_HOUR) * QUARTER_HOUR
-    if (Math.abs(shift) > 14 * 3_600_000) return []
-  }
-  const out: OfflineEvent[] = []
-  for (const e of entries) {
-    if (!STATE_EVENTS.has(e.type) || !Number.isFinite(e.t)) continue
-    out.push({ t: e.t + (e.local ? shift : 0), name: e.type, data: { state: stateValue(e.value) } })
-  }
-  return out
 }
 
 const LEGACY =
