@@ -12,6 +12,7 @@ import { promisify } from 'node:util'
 import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { analyzeDump } from '../../analyzer/cli.ts'
+import { parseInternalsDump } from '../../analyzer/internals.ts'
 import { createChdbStore } from '../../store/chdb.ts'
 import type { Store } from '../../store/index.ts'
 import { migrate, removeRetention } from '../../store/migrate.ts'
@@ -166,6 +167,22 @@ describe('rtcpulse analyze on real webrtc-internals dumps', () => {
     },
     60_000,
   )
+
+  it.each(DUMPS)('imports the connection states of $file in the time of its stats', ({ file }) => {
+    const session = parseInternalsDump(load(file).dump, { app: 'a', session: file, peer: 'local' })
+    for (const pc of session.pcs) {
+      const first = Math.min(...(pc.reports[0] ?? []).map((st) => st.timestamp))
+      const last = Math.max(...(pc.reports.at(-1) ?? []).map((st) => st.timestamp))
+      const connected = (pc.events ?? []).find(
+        (e) => e.name === 'connectionstatechange' && e.data?.state === 'connected',
+      )
+      expect(connected, `${file} ${pc.pc}`).toBeDefined()
+      // A pc connects within its stats' span, give or take the seconds before its first poll (Chrome 86
+      // logs local times without their zone: a misread zone would be hours off).
+      expect(connected?.t, `${file} ${pc.pc}`).toBeGreaterThan(first - 60_000)
+      expect(connected?.t, `${file} ${pc.pc}`).toBeLessThan(last)
+    }
+  })
 
   it('scores a receive-only dump from its inbound streams alone', async () => {
     const { json } = await analyzeDump(store, load('chrome149-receive-only.txt.gz').dump, 'recv-only')
