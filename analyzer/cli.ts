@@ -11,7 +11,7 @@ import type { Store } from '../store/index.ts'
 import { migrate, removeRetention } from '../store/migrate.ts'
 import { analyzeSessions } from './analyze.ts'
 import { storeAnalysis } from './persist.ts'
-import { DumpError, parseInternalsDump } from './internals.ts'
+import { DumpError, parseDumpText, parseInternalsDump } from './internals.ts'
 import { storeSession } from './offline.ts'
 import { detailJson, sessionDetail } from './detail.ts'
 import { renderReport } from './report.ts'
@@ -48,15 +48,11 @@ export async function analyzeDump(
   return { text: renderReport(detail.analysis, name), json: detailJson(detail) }
 }
 
-/** Reads a dump file: JSON text or gzip of it. Throws DumpError when it is neither. */
+/** Reads a dump file: JSON text or gzip of it. Throws DumpError when it is neither, or an rtcstats dump. */
 export function readDump(file: string): unknown {
   let buf = readFileSync(file)
   if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf)
-  try {
-    return JSON.parse(buf.toString('utf8')) as unknown
-  } catch (err) {
-    throw new DumpError(`${file} is not JSON (${(err as Error).message})`)
-  }
+  return parseDumpText(buf.toString('utf8'), file)
 }
 
 /** Entry point of `rtcpulse analyze`. Throws ConfigError on bad arguments (the CLI prints it, exit 2). */

@@ -1,8 +1,8 @@
 // Builds a chrome://webrtc-internals dump from recorded getStats() reports, in the format Chrome exports
 // (see analyzer/internals.ts): one series per stats object and field, `values` a JSON string, sampled
 // once per report between startTime and endTime. Object-valued fields (qualityLimitationDurations) are
-// written as JSON strings, as webrtc-internals does. A dump exported by a real Chrome replaces this once
-// the browser test records one.
+// written as JSON strings, as webrtc-internals does. Real Chrome exports are in test/fixtures/dumps/;
+// this one's worth is a call whose impairment (a withheld video track) the test chose.
 import type { InternalsDump, InternalsSeries } from '../../analyzer/internals.ts'
 
 export interface DumpPc {

@@ -1,7 +1,7 @@
 // `rtcpulse analyze`: a chrome://webrtc-internals dump is scored offline with the live pipeline. The dump
 // is built from recorded @roamhq/wrtc reports in Chrome's export format (test/helpers/analyzer-dump.ts):
-// one browser holding both ends of a loopback call, video frames withheld for 6 s. A dump exported by a
-// real Chrome will come from the browser test.
+// one browser holding both ends of a loopback call, video frames withheld for 6 s. Dumps exported by
+// real Chromes are scored in analyzer-dumps.test.ts.
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'

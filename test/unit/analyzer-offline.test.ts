@@ -1,8 +1,8 @@
 // Offline input: the webrtc-internals importer must rebuild the reports a browser exported, and offline
 // rows must come from the collector's own derivation, where a counter reset is a null second, not a
 // spike (DESIGN.md "Metrics and scores"). The dump here is built from recorded @roamhq/wrtc reports in
-// Chrome's export format (test/helpers/analyzer-dump.ts); a dump exported by a real Chrome comes with
-// the browser test.
+// Chrome's export format (test/helpers/analyzer-dump.ts); the shapes of real exports are in
+// analyzer-internals-formats.test.ts.
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { DumpError, parseInternalsDump, pcEvents, pcReports } from '../../analyzer/internals.ts'
