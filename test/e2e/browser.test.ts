@@ -168,9 +168,15 @@ describe.each(['chromium', 'firefox'] as const)('SDK in %s', (name: BrowserName)
 
   it.skipIf(missing !== undefined)(
     `stores and scores a two-peer call in the page${missing ? ` (skipped: ${missing})` : ''}`,
-    { timeout: 120_000 },
+    // A clean call needs the CPU to itself; one retry absorbs a machine busy with other test files.
+    { timeout: 120_000, retry: 1 },
     async () => {
       const session = guid('s')
+      const connections = async (): Promise<number> => {
+        const text = await (await fetch(`${running.url}/metrics`)).text()
+        return Number(/^rtcpulse_connections_total (\d+)$/m.exec(text)?.[1] ?? NaN)
+      }
+      const before = await connections()
       const tab = await browser.newPage()
       const pageErrors: string[] = []
       tab.on('pageerror', (err) => pageErrors.push(String(err)))
@@ -199,8 +205,8 @@ describe.each(['chromium', 'firefox'] as const)('SDK in %s', (name: BrowserName)
       await tab.close()
       expect(errors).toEqual([])
       expect(pageErrors).toEqual([])
-      const metrics = await (await fetch(`${running.url}/metrics`)).text()
-      expect(metrics).toMatch(/^rtcpulse_connections_total 1$/m)
+      // One stream connection for the page's monitor, open the whole call (no reconnect, no fallback).
+      expect((await connections()) - before).toBe(1)
 
       const q = { app: APP, session }
       const video = await running.store.query<{ pc_id: string; direction: string; n: number; fps: number }>(
