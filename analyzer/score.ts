@@ -2,7 +2,7 @@
 // source, in analyzer/SCORING.md). Pure: plain numbers in, plain numbers out, no I/O.
 
 /** Bumped whenever a formula or constant below changes, so stored scores say which rules made them. */
-export const SCORE_VERSION = 1
+export const SCORE_VERSION = 2
 
 const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v))
 /** 0 at `from`, 1 at `to` (either direction), linear between, clamped. */
@@ -216,8 +216,14 @@ export function videoPenalties(v: VideoInputs): Penalties {
   const oneWay = v.rttMs === null && v.jbMs === null ? null : (v.rttMs ?? 0) / 2 + (v.jbMs ?? 0)
   const round = (x: number): number => Math.round(x * 1000) / 1000
   const p: Penalties = {
-    // Full penalty at a fifth of the target, none from 80% of it.
-    bitrate: v.bitrateBps !== null && target ? c.bitrate * ramp(v.bitrateBps / target, 0.8, 0.2) : 0,
+    // Full penalty at a fifth of the target, none from 80% of it. None either while the encoder's QP is
+    // under libwebrtc's low quality-scaler threshold, where libwebrtc itself judges quality to spare and
+    // scales up: the content needs fewer bits than the table (a still or simple picture, as a browser's
+    // fake camera is), the stream is not starved (SCORING.md §3).
+    bitrate:
+      v.bitrateBps !== null && target && !(v.qp !== null && thresholds && v.qp < thresholds[0])
+        ? c.bitrate * ramp(v.bitrateBps / target, 0.8, 0.2)
+        : 0,
     // One point per halving of the lines below 720p.
     resolution: lines > 0 && lines < 720 ? Math.min(c.resolution, Math.log2(720 / lines)) : 0,
     framerate: v.fps !== null && v.fps < expected ? c.framerate * ramp(v.fps, expected, 5) : 0,

@@ -341,13 +341,17 @@ function transport(
   const local = state.get(str(p.cur, 'localCandidateId') ?? '')
   const remote = state.get(str(p.cur, 'remoteCandidateId') ?? '')
   const cur = num(p.cur, 'currentRoundTripTime')
+  // Firefox (ESR 153) keeps currentRoundTripTime and totalRoundTripTime at 0 on the selected pair while
+  // responsesReceived grows (test/fixtures/firefox/): a zero sum over new responses is "not measured",
+  // not a 0 ms round trip, so it stays null (the outbound streams' RTT from RTCP, remote-inbound-rtp, stands).
+  const avg = ratio(p, 'totalRoundTripTime', 'responsesReceived', 1000)
   return {
     pair_id: pairId,
     state: str(p.cur, 'state') ?? '',
     interval_ms: Math.round(p.dt * 1000),
     // currentRoundTripTime is the latest STUN RTT (webrtc-stats §7.19); 0 before the first response.
     rtt_ms: round(
-      cur !== undefined && cur > 0 ? cur * 1000 : ratio(p, 'totalRoundTripTime', 'responsesReceived', 1000),
+      cur !== undefined && cur > 0 ? cur * 1000 : avg !== undefined && avg > 0 ? avg : undefined,
       1,
     ),
     available_out_bps: round(num(p.cur, 'availableOutgoingBitrate'), 0),

@@ -6,6 +6,7 @@ import type { RawData, WebSocket } from 'ws'
 import { CloseCode } from '../sdk/src/protocol.ts'
 import type { ServerFrame } from '../sdk/src/protocol.ts'
 import type { Config } from './config.ts'
+import { chooseDeflateOffer } from './deflate-offer.ts'
 import { installOneTripInflate } from './inflate.ts'
 import { parseClientFrame } from './protocol.ts'
 import { ClientSession } from './session.ts'
@@ -69,14 +70,14 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
     log.warn({ reason: inflate.reason }, 'ws inflates messages its own way (3 pool trips)')
   // permessage-deflate (RFC 7692) with the client keeping its context: consecutive delta frames share
   // most of their keys, so the SDK's frames shrink to a fraction on the wire. The server's own frames
-  // (acks) are tiny and sent uncompressed (threshold), and a 4 KiB client window bounds inflate memory.
+  // (acks) are tiny and sent uncompressed (threshold). The offer is chosen in handleUpgrade
+  // (collector/deflate-offer.ts: a 4 KiB client window when the client allows it, any offer accepted).
   // ws inflates on the libuv pool behind a process-wide limiter (ws's default: 10); a low limit leaves
   // messages queued for a slot while the pool idles between round trips (collector/inflate.ts).
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.maxFrameBytes,
     perMessageDeflate: {
-      clientMaxWindowBits: 12,
       serverNoContextTakeover: true,
       threshold: 4096,
       concurrencyLimit: 16,
@@ -274,6 +275,10 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
 
   return {
     handleUpgrade(req, socket, head) {
+      // ws sees only the offer chosen here, already in the form of its answer, or none (uncompressed).
+      const offer = chooseDeflateOffer(req.headers['sec-websocket-extensions'])
+      if (offer === undefined) delete req.headers['sec-websocket-extensions']
+      else req.headers['sec-websocket-extensions'] = offer
       wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req))
     },
     async close() {

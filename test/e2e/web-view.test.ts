@@ -1,21 +1,20 @@
-// The built-in view in a real headless Chromium (Debian's, through playwright-core) against a real
+// The built-in view in a real headless Chromium (Debian's, through puppeteer-core) against a real
 // collector serving it at `/`, with the analyzer's API and scores of recorded calls behind it: the
 // session list shows scored sessions and the score distribution; the session page draws its uPlot
 // charts (pixels of the series colours on each canvas) with issue bands, under the page's strict CSP
 // and without console errors. Screenshots go to test-artifacts/.
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser, Page } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PALETTE } from '../../dashboards/web/src/charts.ts'
 import { webView } from '../../dashboards/web/index.ts'
+import { browserMissing, launchBrowser } from '../helpers/browser.ts'
 import { startTestCollector } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
 import { drivenAnalyzer } from '../helpers/dashboards-analyzer.ts'
 import { feedRecordedCall } from '../helpers/dashboards-data.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))
 const APP = 'webview'
 
@@ -51,8 +50,13 @@ async function colourPixels(
   )
 }
 
-describe.skipIf(!existsSync(CHROMIUM))(
-  'built-in web view in Chromium (skipped: /usr/bin/chromium missing)',
+const missing = browserMissing('chromium')
+
+/** How many elements match `selector` now. */
+const count = (page: Page, selector: string): Promise<number> => page.$$eval(selector, (els) => els.length)
+
+describe.skipIf(missing !== undefined)(
+  `built-in web view in Chromium${missing ? ` (skipped: ${missing})` : ''}`,
   () => {
     let c: TestCollector
     let browser: Browser
@@ -73,24 +77,14 @@ describe.skipIf(!existsSync(CHROMIUM))(
         feedRecordedCall(c.streamUrl, 'call-clean', { app: APP, recording: 'baseline', endsAgoMs: 240_000 }),
       ])
       await analyzer.tick()
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--no-sandbox',
-          '--headless=new',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--no-first-run',
-          '--disable-sync',
-        ],
-      })
-      page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+      browser = await launchBrowser('chromium')
+      page = await browser.newPage()
+      await page.setViewport({ width: 1280, height: 900 })
       // Errors only: Chromium warns about this test's own getImageData readbacks.
       page.on('console', (m) => {
         if (m.type() === 'error') problems.push(`console: ${m.text()}`)
       })
-      page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`))
+      page.on('pageerror', (err) => problems.push(`pageerror: ${String(err)}`))
       page.on('response', (r) => {
         if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`)
       })
@@ -116,11 +110,11 @@ describe.skipIf(!existsSync(CHROMIUM))(
 
     it('lists the scored sessions with the score distribution', async () => {
       await page.goto(`${c.url}/#/sessions?app=${APP}`)
-      await page.locator('table.sessions tbody tr').first().waitFor()
-      expect(await page.locator('table.sessions tbody tr').count()).toBe(3)
-      await expect.poll(() => page.locator('td.score.poor').count()).toBe(1)
+      await page.waitForSelector('table.sessions tbody tr')
+      expect(await count(page, 'table.sessions tbody tr')).toBe(3)
+      await expect.poll(() => count(page, 'td.score.poor')).toBe(1)
       // The histogram's bars: the poor band's red and the good band's green are both drawn.
-      await page.locator('.histogram canvas').waitFor()
+      await page.waitForSelector('.histogram canvas')
       const [red] = await colourPixels(page, '.histogram canvas', [196, 22, 42])
       const [green] = await colourPixels(page, '.histogram canvas', [55, 135, 45])
       expect(red).toBeGreaterThan(100)
@@ -129,11 +123,11 @@ describe.skipIf(!existsSync(CHROMIUM))(
     })
 
     it('draws the session page charts with their issue markers', async () => {
-      await page.locator('a', { hasText: 'call-degraded' }).click()
-      await page.locator('.chart canvas').nth(6).waitFor()
-      const titles = await page
-        .locator('.chart[data-chart]')
-        .evaluateAll((els) => els.map((e) => e.getAttribute('data-chart')))
+      await page.locator('a::-p-text(call-degraded)').click()
+      await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length > 6)
+      const titles = await page.$$eval('.chart[data-chart]', (els) =>
+        els.map((e) => e.getAttribute('data-chart')),
+      )
       expect(titles).toEqual(
         expect.arrayContaining([
           'Video bitrate',
@@ -160,12 +154,12 @@ describe.skipIf(!existsSync(CHROMIUM))(
       )
       expect(band[0]).toBeGreaterThan(1000)
       // … and listed in the issue table.
-      await expect.poll(() => page.locator('table.issues tbody tr').count()).toBeGreaterThan(2)
+      await expect.poll(() => count(page, 'table.issues tbody tr')).toBeGreaterThan(2)
       await page.screenshot({ path: `${ARTIFACTS}web-view-session.png`, fullPage: true })
       await page.screenshot({
         path: `${ARTIFACTS}web-view-session-top.png`,
-        fullPage: true,
         clip: { x: 0, y: 0, width: 1280, height: 1700 },
+        captureBeyondViewport: true,
       })
       expect(problems).toEqual([])
     })

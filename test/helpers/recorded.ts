@@ -7,14 +7,17 @@ import { fileURLToPath } from 'node:url'
 
 export type RecordedStat = { id: string; type: string; timestamp: number; [k: string]: unknown }
 
-const RECORDED = fileURLToPath(new URL('../fixtures/recorded/', import.meta.url))
+const FIXTURES = new URL('../fixtures/', import.meta.url)
+// A bare name is a file of test/fixtures/recorded/ (libwebrtc M106); `firefox/…` is under test/fixtures/.
+const pathOf = (name: string): string =>
+  fileURLToPath(new URL(name.includes('/') ? name : `recorded/${name}`, FIXTURES))
 const cache = new Map<string, RecordedStat[][]>()
 
 /** The file's reports exactly as recorded (a fresh copy each call). */
 export function loadRecordedAsIs(name: string): RecordedStat[][] {
   let parsed = cache.get(name)
   if (!parsed) {
-    const file = JSON.parse(readFileSync(`${RECORDED}${name}`, 'utf8')) as { reports: RecordedStat[][] }
+    const file = JSON.parse(readFileSync(pathOf(name), 'utf8')) as { reports: RecordedStat[][] }
     cache.set(name, (parsed = file.reports))
   }
   return structuredClone(parsed)

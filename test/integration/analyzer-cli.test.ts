@@ -73,7 +73,7 @@ describe('rtcpulse analyze', () => {
 
   it('runs from the command line, as text and as JSON', async () => {
     const textRun = await run(process.execPath, [cli, 'analyze', file])
-    expect(textRun.stdout).toMatch(/^rtcpulse report: webrtc_internals_dump\.txt \(score v1\)/)
+    expect(textRun.stdout).toMatch(/^rtcpulse report: webrtc_internals_dump\.txt \(score v2\)/)
     expect(textRun.stdout).toContain('VP8')
     const jsonRun = await run(process.execPath, [cli, 'analyze', file, '--json'])
     const parsed = JSON.parse(jsonRun.stdout) as { final: boolean; series: { streams: unknown[] } }

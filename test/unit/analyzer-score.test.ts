@@ -139,6 +139,11 @@ describe('videoPenalties', () => {
     // Bitrate: half the 720p target (2.5 Mbps) → 2·(0.8 − 0.5)/0.6 = 1
     expect(p({ bitrateBps: 1_250_000 }).bitrate).toBeCloseTo(1, 3)
     expect(p({ bitrateBps: 400_000 }).bitrate).toBe(2)
+    // … but not while QP is under the low threshold (VP8 29): a clean Firefox call's fake camera,
+    // 640x360 at 210 kbps with QP 2 (test/fixtures/firefox/), is simple content, not a starved stream.
+    expect(p({ width: 640, height: 360, bitrateBps: 210_000, qp: 2 }).bitrate).toBe(0)
+    expect(p({ width: 640, height: 360, bitrateBps: 210_000, qp: 29 }).bitrate).toBeCloseTo(1.267, 3)
+    expect(p({ width: 640, height: 360, bitrateBps: 210_000, qp: null }).bitrate).toBeCloseTo(1.267, 3)
     // Frame rate: 14.5 fps against 24 (80% of 30) → 1.5·(24 − 14.5)/(24 − 5) = 0.75
     expect(p({ fps: 14.5 }).framerate).toBeCloseTo(0.75, 3)
     // Variance: CV 0.4 → (0.4 − 0.2)/(0.6 − 0.2) = 0.5
