@@ -205,8 +205,17 @@ describe('analyzer API', () => {
     expect(body.b.sessions).toBe(1)
     expect(body.a.overall.mean).toBeGreaterThan(body.b.overall.mean)
     expect(body.b.issueShare.freeze).toBe(1)
-    // One session per group: no variance, so no interval.
-    expect(body.diff.overall).toBeNull()
+    // One session per group: its means, and no variance, so no interval (and it says so).
+    expect(body.diff.overall).toMatchObject({
+      ci95: null,
+      significant: null,
+      note: 'one session in group a and b: no interval',
+    })
+    expect((body.diff.overall as { aMinusB: number }).aMinusB).toBeCloseTo(
+      body.a.overall.mean - body.b.overall.mean,
+      2,
+    )
+    expect(body.a).toMatchObject({ note: 'one session: no interval', failed: 0 })
     const codec = await h.get<{ a: { videoStreams: { streams: number; bitrate_cv: number } } }>(
       '/api/v1/compare?app=demo&by=codec&a=VP8&b=H264',
       DEMO_KEY,
