@@ -116,7 +116,7 @@ export async function compareGroups(
            avg(loss) AS loss, avgIf(limited_share, direction = 'outbound') AS limited_share
          FROM stream_scores FINAL
          WHERE app_id = {app:String} AND kind = 'video' AND lower(codec) = lower({v:String})
-           AND (final = 1 OR {live:UInt8} = 1) AND video_score IS NOT NULL
+           AND (final = 1 OR {live:UInt8} = 1) AND active_seconds > 0
            AND started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at <= fromUnixTimestamp64Milli({to:Int64})`,
         p,
       )
