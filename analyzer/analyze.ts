@@ -8,7 +8,7 @@ import { detectIssues } from './issues.ts'
 import type { Issue, StateEvent, StreamSecond, StreamSeries, TransportSeries } from './issues.ts'
 import { buildLegs, combineLegs, legFlowed, scoreLeg } from './legs.ts'
 import type { Score, StreamRef } from './legs.ts'
-import { judgeOutcome, OK } from './outcome.ts'
+import { judgeOutcome } from './outcome.ts'
 import type { Outcome } from './outcome.ts'
 import {
   sessionBounds,
@@ -255,7 +255,7 @@ function scoreBatch(
       return {
         peer,
         // A peer that shows nothing of its own (no pc, no error) shares the session's outcome.
-        ...(outcome.outcome === 'ok' ? OK : (judgeOutcome(evidence(peer)) ?? outcome)),
+        ...(judgeOutcome(evidence(peer)) ?? outcome),
         userId: meta?.user_id ?? '',
         browser: meta?.browser ?? '',
         os: meta?.os ?? '',
