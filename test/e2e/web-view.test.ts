@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PALETTE } from '../../dashboards/web/src/charts.ts'
 import { webView } from '../../dashboards/web/index.ts'
+import { openFeeder } from '../helpers/analyzer-feed.ts'
 import { startTestCollector } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
 import { drivenAnalyzer } from '../helpers/dashboards-analyzer.ts'
@@ -59,8 +60,9 @@ describe.skipIf(!existsSync(CHROMIUM))(
     let page: Page
     const problems: string[] = []
 
+    const analyzer = drivenAnalyzer()
+
     beforeAll(async () => {
-      const analyzer = drivenAnalyzer()
       c = await startTestCollector({}, [analyzer.plugin, webView])
       // A call over a lossy, slow network (poor, with issues), a call with a video freeze, a clean one.
       await Promise.all([
@@ -167,6 +169,25 @@ describe.skipIf(!existsSync(CHROMIUM))(
         fullPage: true,
         clip: { x: 0, y: 0, width: 1280, height: 1700 },
       })
+      expect(problems).toEqual([])
+    })
+
+    it('shows a camera-denied session by its outcome instead of a score', async () => {
+      const f = await openFeeder(c.streamUrl, { app: APP, session: 'call-denied', peer: 'alice' })
+      f.event('_', 'getUserMedia.error', { name: 'NotAllowedError', message: 'Permission denied' })
+      await f.close()
+      await analyzer.tick()
+      await page.goto(`${c.url}/#/sessions?app=${APP}&outcome=setup_failed`)
+      const cell = page.locator('table.sessions td.outcome')
+      await cell.first().waitFor()
+      expect(await page.locator('table.sessions tbody tr').count()).toBe(1)
+      expect(await cell.first().textContent()).toBe('setup failed: media access denied')
+      await page.locator('a', { hasText: 'call-denied' }).click()
+      await page.locator('p.outcome').waitFor()
+      expect(await page.locator('p.outcome').textContent()).toBe(
+        'getUserMedia failed with NotAllowedError: Permission denied',
+      )
+      await expect.poll(() => page.locator('table.issues tbody tr').count()).toBe(1)
       expect(problems).toEqual([])
     })
   },
