@@ -316,10 +316,12 @@ function scoreBatch(
       })
     }
     const transportList = (tseriesBySession.get(session) ?? []).map(([, t]) => t)
+    // A live window drops episodes that ended before it. The whole session keeps them all: a refused
+    // camera or a failed first ICE attempt happens before the first stats row and still matters.
     const issues = detectIssues(streamSeriesList, transportList, sessionEventsRows, {
       expectedFps: opts.expectedFps,
       end: windowEnd,
-    }).filter((i) => i.end >= windowStart)
+    }).filter((i) => !opts.range || i.end >= windowStart)
 
     out.push({
       app,

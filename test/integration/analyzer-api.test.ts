@@ -340,4 +340,22 @@ describe('setup failures and compare', () => {
     const poor = /rtcpulse_analyzer_poor_session_ratio\{app="demo"\} ([\d.]+)/.exec(metrics)
     expect(Number(poor?.[1])).toBeGreaterThan(0)
   })
+
+  it('keeps a refused camera that preceded a good call as an issue, not as a failure', async () => {
+    const first = (calls.clean.sender[0] as Report)[0]?.timestamp as number
+    const f = await openFeeder(h.streamUrl, { app: 'demo', session: 'denied-then-ok', peer: 'a' })
+    f.event(
+      '_',
+      'getUserMedia.error',
+      { name: 'NotAllowedError', message: 'Permission denied' },
+      first - 5000,
+    )
+    await f.close()
+    await replayCall('demo', 'denied-then-ok', calls.clean, 'retry', CHROME)
+    type D = Json & { score: { overall: number }; issues: { type: string }[] }
+    const { body } = await h.get<D>('/api/v1/sessions/denied-then-ok?app=demo&series=0', DEMO_KEY)
+    expect(body).toMatchObject({ stored: false, outcome: 'ok', outcomeReason: '' })
+    expect(body.score.overall).toBeGreaterThanOrEqual(8.5)
+    expect(body.issues.map((i) => i.type)).toEqual(['media_access_denied'])
+  })
 })
