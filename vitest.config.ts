@@ -8,6 +8,7 @@ const realtime = [
   'test/integration/sdk-wrtc.test.ts',
   'test/integration/sdk-resilience.test.ts',
   'test/integration/analyzer-wrtc.test.ts',
+  'test/integration/analyzer-failed.test.ts',
   'test/integration/faults-*.test.ts',
   'test/fuzz/**/*.test.ts',
   'test/e2e/**/*.test.ts',

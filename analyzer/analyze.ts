@@ -6,8 +6,10 @@ import type { Aggregates } from './aggregates.ts'
 import { needsSeries, toAggregates } from './aggregates.ts'
 import { detectIssues } from './issues.ts'
 import type { Issue, StateEvent, StreamSecond, StreamSeries, TransportSeries } from './issues.ts'
-import { buildLegs, combineLegs, scoreLeg } from './legs.ts'
+import { buildLegs, combineLegs, legFlowed, scoreLeg } from './legs.ts'
 import type { Score, StreamRef } from './legs.ts'
+import { judgeOutcome } from './outcome.ts'
+import type { Outcome } from './outcome.ts'
 import {
   sessionBounds,
   sessionEvents,
@@ -24,6 +26,7 @@ import type { Penalties } from './score.ts'
 
 export type { Aggregates } from './aggregates.ts'
 export type { AudioScore, Score } from './legs.ts'
+export type { Outcome, OutcomeReason, OutcomeStatus } from './outcome.ts'
 
 export interface AnalyzeOptions {
   /** Frame rate a camera should reach; below 80% of it costs points. */
@@ -46,7 +49,7 @@ export interface StreamAnalysis {
   penalties: Penalties | null
 }
 
-export interface PeerAnalysis {
+export interface PeerAnalysis extends Outcome {
   peer: string
   userId: string
   browser: string
@@ -57,7 +60,8 @@ export interface PeerAnalysis {
   score: Score
 }
 
-export interface SessionAnalysis {
+/** `outcome` says whether media flowed (SCORING.md §0); a failed session has null scores. */
+export interface SessionAnalysis extends Outcome {
   app: string
   session: string
   scoreVersion: number
@@ -100,7 +104,8 @@ export type AnalyzeSessionsOptions = AnalyzeOptions & {
 
 /**
  * Analyses sessions of one app over `range` (epoch ms; the whole session when omitted). `final` only
- * labels the result. Rejects with StoreError. Sessions without any per-second row are left out.
+ * labels the result. Rejects with StoreError. Sessions with neither a per-second row nor a connection
+ * event or media error are left out (nothing to judge); one with events only gets a failed outcome.
  * With `batchSize`, the queries of the next batch run in ClickHouse while this one is scored in JS.
  */
 export async function analyzeSessions(
@@ -208,18 +213,40 @@ function scoreBatch(
   const out: SessionAnalysis[] = []
   for (const session of sessions) {
     const rows = aggsBy.get(session) ?? []
-    if (rows.length === 0) continue
-    const refs: StreamRef[] = rows.map((row) => ({ row, agg: toAggregates(row) }))
+    const sessionEventsRows = eventsBy.get(session) ?? []
+    // Without streams or events there is no time span to report (a pc with only transport rows).
+    if (rows.length === 0 && sessionEventsRows.length === 0) continue
     const sessionTrs = trsBy.get(session) ?? []
+    const refs: StreamRef[] = rows.map((row) => ({ row, agg: toAggregates(row) }))
     const pcTr = new Map(sessionTrs.map((t) => [key(t.peer_id, t.pc_id), t]))
     const pcRtt = (s: StreamRef | undefined): number | null =>
       s ? (pcTr.get(key(s.row.peer_id, s.row.pc_id))?.rtt_ms ?? null) : null
     const legs = buildLegs(refs)
     for (const leg of legs) scoreLeg(leg, opts, pcRtt)
+    const evidence = (peer?: string) => {
+      const mine = (x: { peer_id: string }): boolean => peer === undefined || x.peer_id === peer
+      return {
+        flowed: legs.some(
+          (l) =>
+            legFlowed(l) &&
+            (peer === undefined || l.sender?.row.peer_id === peer || l.receiver?.row.peer_id === peer),
+        ),
+        streamPcs: new Set(rows.filter(mine).map((r) => key(r.peer_id, r.pc_id))),
+        transportPcs: new Set(sessionTrs.filter(mine).map((t) => key(t.peer_id, t.pc_id))),
+        events: sessionEventsRows.filter((e) => peer === undefined || e.peer === peer),
+      }
+    }
+    const outcome = judgeOutcome(evidence())
+    // Nothing to judge (no pc, no stream, no media error): not a call, not listed.
+    if (!outcome) continue
 
     const sessionPeersRows = peersBy.get(session) ?? []
     const peerIds = [
-      ...new Set([...sessionPeersRows.map((p) => p.peer_id), ...rows.map((r) => r.peer_id)]),
+      ...new Set([
+        ...sessionPeersRows.map((p) => p.peer_id),
+        ...rows.map((r) => r.peer_id),
+        ...sessionEventsRows.map((e) => e.peer),
+      ]),
     ].sort()
     const peerAnalyses = peerIds.map((peer) => {
       const received = legs.filter((l) => l.receiver?.row.peer_id === peer)
@@ -227,6 +254,8 @@ function scoreBatch(
       const meta: PeerRow | undefined = sessionPeersRows.find((p) => p.peer_id === peer)
       return {
         peer,
+        // A peer that shows nothing of its own (no pc, no error) shares the session's outcome.
+        ...(judgeOutcome(evidence(peer)) ?? outcome),
         userId: meta?.user_id ?? '',
         browser: meta?.browser ?? '',
         os: meta?.os ?? '',
@@ -257,10 +286,13 @@ function scoreBatch(
       }
     })
 
-    const sessionEventsRows = eventsBy.get(session) ?? []
     const b = boundsBy.get(session)
-    const windowStart = Math.min(...rows.map((r) => r.start_ms))
-    const windowEnd = Math.max(...rows.map((r) => r.end_ms))
+    // A session without stream rows (events only) spans its events.
+    const times = rows.length
+      ? rows.flatMap((r) => [r.start_ms, r.end_ms])
+      : sessionEventsRows.map((e) => e.t)
+    const windowStart = Math.min(...times)
+    const windowEnd = Math.max(...times)
     const streamSeriesList: StreamSeries[] = []
     for (const r of rows) {
       const list = seriesBy.get(key(session, r.peer_id, r.pc_id, r.stream_id))
@@ -284,10 +316,12 @@ function scoreBatch(
       })
     }
     const transportList = (tseriesBySession.get(session) ?? []).map(([, t]) => t)
+    // A live window drops episodes that ended before it. The whole session keeps them all: a refused
+    // camera or a failed first ICE attempt happens before the first stats row and still matters.
     const issues = detectIssues(streamSeriesList, transportList, sessionEventsRows, {
       expectedFps: opts.expectedFps,
       end: windowEnd,
-    }).filter((i) => i.end >= windowStart)
+    }).filter((i) => !opts.range || i.end >= windowStart)
 
     out.push({
       app,
@@ -299,6 +333,7 @@ function scoreBatch(
       startedAt: b?.start_ms ?? windowStart,
       endedAt: b?.end_ms ?? windowEnd,
       ended: sessionEnded(peerIds, sessionEventsRows),
+      ...outcome,
       score: combineLegs(legs),
       peers: peerAnalyses,
       streams,

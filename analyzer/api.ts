@@ -1,7 +1,7 @@
 // The analyzer's HTTP API (hono), mounted on the collector's app or on analyzer/main.ts's own:
-//   GET /api/v1/sessions?app=&from=&to=&scoreBelow=&issue=&codec=&browser=&final=&limit=&offset=
+//   GET /api/v1/sessions?app=&from=&to=&scoreBelow=&outcome=&issue=&codec=&browser=&final=&limit=&offset=
 //   GET /api/v1/sessions/:id?app=&series=1&step=
-//   GET /api/v1/compare?app=&by=codec|browser|sdk|tag:<key>&a=&b=&from=&to=
+//   GET /api/v1/compare?app=&by=codec|browser|sdk|tag:<key>&a=&b=&from=&to=&live=
 //   GET /metrics/analyzer   (Prometheus text format)
 // Every /api route requires `app` and, unless in dev mode, `Authorization: Bearer <key>` with a key of
 // that app (or a `*` key) from RTCPULSE_API_KEYS (DESIGN.md invariant 4: the API is scoped by app).
@@ -17,6 +17,7 @@ import { listSessions } from './read.ts'
 import { findApiKey } from './config.ts'
 import type { AnalyzerConfig } from './config.ts'
 import { ISSUE_TYPES } from './issues.ts'
+import { OUTCOMES } from './outcome.ts'
 
 export interface ApiDeps {
   store: Store
@@ -40,6 +41,7 @@ const listQuery = z.object({
   from: time.optional(),
   to: time.optional(),
   scoreBelow: z.coerce.number().min(0).max(10).optional(),
+  outcome: z.enum(OUTCOMES).optional(),
   issue: z.enum(ISSUE_TYPES).optional(),
   codec: z.string().min(1).max(32).optional(),
   browser: z.string().min(1).max(64).optional(),
@@ -61,6 +63,8 @@ const compareQuery = z.object({
   b: z.string().min(1).max(128),
   from: time.optional(),
   to: time.optional(),
+  /** Include live (not yet final) scores; final scores only by default. */
+  live: z.enum(['0', '1', 'true', 'false']).optional(),
 })
 
 function parse<T extends z.ZodType>(schema: T, c: Context): z.infer<T> {
@@ -108,6 +112,7 @@ export function mountAnalyzerApi(app: Hono, deps: ApiDeps): void {
       from: q.from ?? to - 30 * DAY,
       to,
       scoreBelow: q.scoreBelow,
+      outcome: q.outcome,
       issue: q.issue,
       codec: q.codec,
       browser: q.browser,
@@ -143,6 +148,7 @@ export function mountAnalyzerApi(app: Hono, deps: ApiDeps): void {
       b: q.b,
       from: q.from ?? to - 30 * DAY,
       to,
+      live: flag(q.live) ?? false,
     })
     return c.json({ app: q.app, ...result })
   })

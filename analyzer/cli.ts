@@ -41,7 +41,9 @@ export async function analyzeDump(
   const session = parseInternalsDump(dump, { app: 'offline', session: name, peer: 'local' })
   await storeSession(store, session)
   const [analysis] = await analyzeSessions(store, 'offline', [name], { expectedFps, final: true })
-  if (!analysis) throw new DumpError('the dump holds no RTP streams to score')
+  // A dump without streams is worth a report only when it shows a failed call (SCORING.md §0).
+  if (!analysis || (analysis.streams.length === 0 && analysis.outcome === 'ok'))
+    throw new DumpError('the dump holds no RTP streams to score')
   await storeAnalysis(store, analysis)
   const detail = await sessionDetail(store, 'offline', name, { series: true, expectedFps })
   if (!detail) throw new DumpError('the dump holds no RTP streams to score')

@@ -230,6 +230,9 @@ export function detailJson(d: SessionDetail): Record<string, unknown> {
     startedAt: iso(a.startedAt),
     endedAt: iso(a.endedAt),
     durationS: Math.round((a.endedAt - a.startedAt) / 1000),
+    outcome: a.outcome,
+    outcomeReason: a.outcomeReason,
+    outcomeDetail: a.outcomeDetail,
     score: a.score,
     peers: a.peers,
     streams: a.streams.map((s) => ({

@@ -15,6 +15,8 @@ export const ISSUE_TYPES = [
   'tcp_relay',
   'no_inbound_media',
   'keyframe_storm',
+  'media_access_denied',
+  'media_device_error',
 ] as const
 export type IssueType = (typeof ISSUE_TYPES)[number]
 export type Severity = 'info' | 'warning' | 'critical'
@@ -111,13 +113,17 @@ export interface TransportSeries {
   rows: TransportSecond[]
 }
 
-/** A connection-state event: `name` as the SDK sent it, `state` from its data. */
+/**
+ * A connection-state event: `name` as the SDK sent it, `state` from its data. For a
+ * `getUserMedia.error` / `getDisplayMedia.error` event, `error` holds the DOMException's name and message.
+ */
 export interface StateEvent {
   peer: string
   pc: string
   t: number
   name: string
   state: string
+  error?: { name: string; message: string }
 }
 
 export interface DetectOptions {

@@ -1,7 +1,8 @@
-// Issue detection for a session: runs the stream and connection detectors (detect-streams.ts,
-// detect-connections.ts) and merges what a rolling live window sees again. The vocabulary and episode
-// rules are in episodes.ts and re-exported here. Pure.
+// Issue detection for a session: runs the stream, connection and setup detectors (detect-streams.ts,
+// detect-connections.ts, detect-setup.ts) and merges what a rolling live window sees again. The
+// vocabulary and episode rules are in episodes.ts and re-exported here. Pure.
 import { pcIssues, iceIssues } from './detect-connections.ts'
+import { setupIssues } from './detect-setup.ts'
 import { streamIssues } from './detect-streams.ts'
 import { SECOND, SEVERITY_RANK } from './episodes.ts'
 import type { DetectOptions, Issue, StateEvent, StreamSeries, TransportSeries } from './episodes.ts'
@@ -23,7 +24,8 @@ export { secondMos } from './detect-streams.ts'
 
 /**
  * Runs every detector. `streams` and `transports` need only hold the series worth looking at (the
- * analyzer pre-filters in SQL); events are the session's connection-state events. Sorted by start.
+ * analyzer pre-filters in SQL); events are the session's connection-state and media-error events.
+ * Sorted by start.
  */
 export function detectIssues(
   streams: readonly StreamSeries[],
@@ -50,6 +52,7 @@ export function detectIssues(
     out.push(...pcIssues(trByPc.get(key), inbound, pc))
   }
   out.push(...iceIssues(events, opts.end))
+  out.push(...setupIssues(events))
   return out.sort((a, b) => a.start - b.start || a.type.localeCompare(b.type))
 }
 

@@ -18,6 +18,7 @@ export interface Score {
   overall: number | null
   audio: AudioScore | null
   video: { score: number; penalties: Penalties } | null
+  /** Legs scored: those where media flowed. */
   legs: number
 }
 
@@ -38,12 +39,24 @@ const pick = <T>(...vals: (T | null | undefined)[]): T | null => {
   return null
 }
 
-/** Scores one leg from whichever ends are monitored; `pcRtt` is the transport RTT of a pc, if known. */
+/**
+ * Whether media flowed on a leg: its receiver had a second with packets, or, when only the sender is
+ * monitored, the sender did. A leg without one has nothing to score (SCORING.md §0).
+ */
+export function legFlowed(leg: Leg): boolean {
+  return ((leg.receiver ?? leg.sender)?.agg.active_seconds ?? 0) > 0
+}
+
+/**
+ * Scores one leg from whichever ends are monitored; `pcRtt` is the transport RTT of a pc, if known. A
+ * leg where no media flowed (legFlowed) is left unscored: `mos` and `video` stay null.
+ */
 export function scoreLeg(
   leg: Leg,
   opts: { expectedFps: number },
   pcRtt: (s: StreamRef | undefined) => number | null,
 ): void {
+  if (!legFlowed(leg)) return
   const s = leg.sender?.agg
   const r = leg.receiver?.agg
   const codec = leg.receiver?.row.codec || leg.sender?.row.codec || ''
@@ -84,7 +97,10 @@ export function scoreLeg(
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 
-/** Combines legs into one score: mean MOS and E-model terms, mean penalties, then overallScore(). */
+/**
+ * Combines legs into one score: mean MOS and E-model terms, mean penalties, then overallScore().
+ * Unscored legs (no media) are left out of every mean; `legs` counts the scored ones.
+ */
 export function combineLegs(legs: readonly Leg[]): Score {
   const audio = legs.flatMap((l) => (l.mos ? [l.mos] : []))
   const video = legs.flatMap((l) => (l.video ? [l.video] : []))
@@ -116,7 +132,7 @@ export function combineLegs(legs: readonly Leg[]): Score {
     overall: round(overallScore(a?.score ?? null, v?.score ?? null), 2),
     audio: a,
     video: v,
-    legs: legs.length,
+    legs: legs.filter((l) => l.mos || l.video).length,
   }
 }
 

@@ -1,9 +1,17 @@
-// Writes analyses to the tables of store/migrations/002_analyzer.sql: `scores` (session and peers),
+// Writes analyses to the tables of store/migrations/002_analyzer.sql (and 005_outcome.sql's columns):
+// `scores` (session and peers, with their outcome),
 // `stream_scores` and `issues`. Every score carries its score_version and every penalty.
 import type { Store } from '../store/index.ts'
 import type { SessionAnalysis } from './analyze.ts'
 import type { Issue } from './issues.ts'
 import type { Score } from './legs.ts'
+import type { Outcome } from './outcome.ts'
+
+const outcomeColumns = (o: Outcome) => ({
+  outcome: o.outcome,
+  outcome_reason: o.outcomeReason,
+  outcome_detail: o.outcomeDetail,
+})
 
 const scoreColumns = (s: Score) => ({
   legs: s.legs,
@@ -35,6 +43,7 @@ export function toRows(a: SessionAnalysis): { scores: object[]; stream_scores: o
     started_at: a.startedAt,
     ended_at: a.endedAt,
     peers: a.peers.length,
+    ...outcomeColumns(a),
     ...scoreColumns(a.score),
     issue_types: issueTypes,
     issues_warning: a.issues.filter((i) => i.severity === 'warning').length,
@@ -50,6 +59,7 @@ export function toRows(a: SessionAnalysis): { scores: object[]; stream_scores: o
       ...session,
       peer_id: p.peer,
       peers: 1,
+      ...outcomeColumns(p),
       ...scoreColumns(p.score),
       issue_types: [...new Set(mine.map((i) => i.type))].sort(),
       issues_warning: mine.filter((i) => i.severity === 'warning').length,

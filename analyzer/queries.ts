@@ -406,11 +406,11 @@ export interface SessionEvent extends StateEvent {
 }
 
 /**
- * Goodbyes and connection-state events of the sessions (whole sessions: they are few and small), as
- * `{ name, state }`. The SDK (sdk/src/monitor.ts) sends each state change as a snapshot of all four
- * states (`connectionState`, `iceConnectionState`, …) and `closed` when a pc is closed (close() fires no
- * state event); webrtc-internals and simpler clients send `{ state }` or `{ value }`. A `closed` event
- * reads as connectionstatechange → closed.
+ * Goodbyes, connection-state events and getUserMedia/getDisplayMedia errors of the sessions (whole
+ * sessions: they are few and small), as `{ name, state, error? }`. The SDK (sdk/src/monitor.ts) sends
+ * each state change as a snapshot of all four states (`connectionState`, `iceConnectionState`, …) and
+ * `closed` when a pc is closed (close() fires no state event); webrtc-internals and simpler clients send
+ * `{ state }` or `{ value }`. A `closed` event reads as connectionstatechange → closed.
  */
 export async function sessionEvents(store: Store, app: string, sessions: string[]): Promise<SessionEvent[]> {
   const rows = await store.query<{
@@ -424,21 +424,38 @@ export async function sessionEvents(store: Store, app: string, sessions: string[
     `SELECT session_id, peer_id, pc_id, toUnixTimestamp64Milli(ts) AS t, name, data
      FROM events FINAL
      WHERE app_id = {app:String} AND session_id IN {sessions:Array(String)}
-       AND (name IN ('bye', 'closed') OR name ILIKE '%connectionstatechange')
+       AND (name IN ('bye', 'closed') OR name ILIKE '%connectionstatechange' OR name ILIKE '%Media.error')
      ORDER BY t, seq`,
     { app, sessions },
   )
   return rows.map((r) => {
     const closed = r.name === 'closed'
+    const error = MEDIA_ERROR.test(r.name) ? errorOf(r.data) : undefined
     return {
       session: r.session_id,
       peer: r.peer_id,
       pc: r.pc_id,
       t: r.t,
       name: closed ? 'connectionstatechange' : r.name,
-      state: closed ? 'closed' : stateOf(r.name, r.data),
+      state: closed ? 'closed' : error ? '' : stateOf(r.name, r.data),
+      ...(error ? { error } : {}),
     }
   })
+}
+
+/** `getUserMedia.error` / `getDisplayMedia.error` (sdk/README.md), with or without a namespace prefix. */
+export const MEDIA_ERROR = /(^|\.)get(User|Display)Media\.error$/i
+
+/** The DOMException an error event carries (`{ name, message }`, both optional and bounded here). */
+function errorOf(data: string): { name: string; message: string } {
+  let d: Record<string, unknown> = {}
+  try {
+    d = (data ? JSON.parse(data) : {}) as Record<string, unknown>
+  } catch {
+    // A client that sent no JSON still failed to open its media: the error is kept, unnamed.
+  }
+  const str = (v: unknown, max: number): string => (typeof v === 'string' ? v.slice(0, max) : '')
+  return { name: str(d.name, 64) || 'Error', message: str(d.message, 256) }
 }
 
 /** The state an event reports: `state`/`value`, else the snapshot field matching its name. */

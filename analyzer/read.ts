@@ -2,6 +2,7 @@
 // group comparisons from compare.ts (re-exported). All SQL is parameterised; every query is scoped by app.
 import type { Store } from '../store/index.ts'
 import type { IssueType } from './issues.ts'
+import type { OutcomeReason, OutcomeStatus } from './outcome.ts'
 import { f32, iso } from './stored.ts'
 
 export { detailJson, sessionDetail, SERIES_FIELDS } from './detail.ts'
@@ -13,8 +14,10 @@ export interface ListFilter {
   app: string
   from: number
   to: number
-  /** Sessions whose overall score is below this (0–10). */
+  /** Sessions whose overall score is below this (0–10), and failed ones (they have no score). */
   scoreBelow?: number
+  /** Sessions with this outcome (`ok`, `failed`, `setup_failed`). */
+  outcome?: OutcomeStatus
   issue?: IssueType
   codec?: string
   /** Browser name prefix, case-insensitive: `chrome` matches `Chrome 131`. */
@@ -25,13 +28,14 @@ export interface ListFilter {
 }
 
 const LIST_SQL = `
-SELECT session_id, final, toUnixTimestamp64Milli(started_at) AS started_ms, toUnixTimestamp64Milli(ended_at) AS ended_ms,
+SELECT session_id, final, outcome, outcome_reason, outcome_detail, toUnixTimestamp64Milli(started_at) AS started_ms, toUnixTimestamp64Milli(ended_at) AS ended_ms,
   toUnixTimestamp64Milli(scored_at) AS scored_ms, score_version, peers, overall, audio_mos, video_score,
   issue_types, issues_warning, issues_critical, codecs, browsers, sdk_versions
 FROM scores FINAL
 WHERE app_id = {app:String} AND peer_id = ''
   AND started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at <= fromUnixTimestamp64Milli({to:Int64})
-  AND ({scoreBelow:Float64} > 10 OR overall < {scoreBelow:Float64})
+  AND ({scoreBelow:Float64} > 10 OR overall < {scoreBelow:Float64} OR outcome != 'ok')
+  AND ({outcome:String} = '' OR outcome = {outcome:String})
   AND ({issue:String} = '' OR has(issue_types, {issue:String}))
   AND ({codec:String} = '' OR arrayExists(c -> lower(c) = lower({codec:String}), codecs))
   AND ({browser:String} = '' OR arrayExists(b -> startsWith(lower(b), lower({browser:String})), browsers))
@@ -42,6 +46,10 @@ LIMIT {limit:UInt32} OFFSET {offset:UInt32}`
 export interface SessionSummary {
   session: string
   final: boolean
+  /** Whether media flowed (SCORING.md §0); `failed`/`setup_failed` sessions have no scores. */
+  outcome: OutcomeStatus
+  outcomeReason: OutcomeReason | ''
+  outcomeDetail: string
   startedAt: string
   endedAt: string
   durationS: number
@@ -62,6 +70,9 @@ export async function listSessions(store: Store, f: ListFilter): Promise<Session
   const rows = await store.query<{
     session_id: string
     final: number
+    outcome: OutcomeStatus
+    outcome_reason: OutcomeReason | ''
+    outcome_detail: string
     started_ms: number
     ended_ms: number
     scored_ms: number
@@ -81,6 +92,7 @@ export async function listSessions(store: Store, f: ListFilter): Promise<Session
     from: f.from,
     to: f.to,
     scoreBelow: f.scoreBelow ?? 11,
+    outcome: f.outcome ?? '',
     issue: f.issue ?? '',
     codec: f.codec ?? '',
     browser: f.browser ?? '',
@@ -91,6 +103,9 @@ export async function listSessions(store: Store, f: ListFilter): Promise<Session
   return rows.map((r) => ({
     session: r.session_id,
     final: r.final === 1,
+    outcome: r.outcome,
+    outcomeReason: r.outcome_reason,
+    outcomeDetail: r.outcome_detail,
     startedAt: iso(r.started_ms),
     endedAt: iso(r.ended_ms),
     durationS: Math.round((r.ended_ms - r.started_ms) / 1000),

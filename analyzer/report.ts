@@ -1,5 +1,5 @@
 // Plain-text session report for the terminal (`rtcpulse analyze`). Pure: an analysis in, lines out.
-import type { Score, SessionAnalysis, StreamAnalysis } from './analyze.ts'
+import type { Outcome, Score, SessionAnalysis, StreamAnalysis } from './analyze.ts'
 import { PENALTIES } from './score.ts'
 
 const n = (v: number | null | undefined, digits = 1): string =>
@@ -14,7 +14,9 @@ const kbps = (v: number | null | undefined): string =>
       : `${Math.round(v / 1000)} kbps`
 const clock = (ms: number): string => new Date(ms).toISOString().slice(11, 19)
 
-function scoreLine(s: Score): string {
+function scoreLine(s: Score, o: Outcome): string {
+  // A call whose media never flowed has no score to show, only why (SCORING.md §0).
+  if (o.outcome !== 'ok') return `${o.outcome.toUpperCase()} (${o.outcomeReason}): ${o.outcomeDetail}`
   const parts = [`overall ${n(s.overall)}/10`]
   if (s.audio) parts.push(`audio MOS ${n(s.audio.mos, 2)} (${n(s.audio.score)}/10)`)
   if (s.video) parts.push(`video ${n(s.video.score)}/10`)
@@ -80,12 +82,12 @@ export function renderReport(a: SessionAnalysis, source: string): string {
     `${browsers.join(', ') || 'unknown browser'} · ${a.peers.length} peer(s), ${pcs} peer connection(s) · ${Math.round((a.endedAt - a.startedAt) / 1000)} s (${new Date(a.startedAt).toISOString()} – ${clock(a.endedAt)}Z)`,
   )
   lines.push('')
-  lines.push(`Session ${scoreLine(a.score)}`)
+  lines.push(`Session ${scoreLine(a.score, a)}`)
   lines.push(...explain(a.score))
   if (a.peers.length > 1) {
     lines.push('')
     for (const p of a.peers)
-      lines.push(`Peer ${p.peer}${p.browser ? ` (${p.browser})` : ''}: ${scoreLine(p.score)}`)
+      lines.push(`Peer ${p.peer}${p.browser ? ` (${p.browser})` : ''}: ${scoreLine(p.score, p)}`)
   }
   lines.push('', 'Streams')
   for (const s of a.streams) lines.push(...streamLines(s))

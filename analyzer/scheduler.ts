@@ -31,6 +31,7 @@ export interface AnalyzerMetrics {
   scored: Counter
   scores: Histogram
   poor: Gauge
+  failed: Counter
   activeIssues: Gauge
   live: Gauge
   issues: Counter
@@ -38,7 +39,10 @@ export interface AnalyzerMetrics {
   errors: Counter
 }
 
-/** The analyzer's Prometheus metrics (README: alerting). `poor` means overall < POOR_SCORE. */
+/**
+ * The analyzer's Prometheus metrics (README: alerting). `poor` means overall < POOR_SCORE or media never
+ * flowed (outcome `failed`/`setup_failed`, SCORING.md §0).
+ */
 export function createAnalyzerMetrics(registry = new Registry()): AnalyzerMetrics {
   return {
     registry,
@@ -53,7 +57,11 @@ export function createAnalyzerMetrics(registry = new Registry()): AnalyzerMetric
     ),
     poor: registry.gauge(
       'rtcpulse_analyzer_poor_session_ratio',
-      `Share of sessions finalised in the last hour with overall score below ${POOR_SCORE}, by app`,
+      `Share of sessions finalised in the last hour with overall score below ${POOR_SCORE} or no media (failed), by app`,
+    ),
+    failed: registry.counter(
+      'rtcpulse_analyzer_failed_sessions_total',
+      'Sessions finalised whose media never flowed, by app, outcome (failed, setup_failed) and reason',
     ),
     activeIssues: registry.gauge(
       'rtcpulse_analyzer_active_issues',
@@ -112,7 +120,7 @@ const DISCOVER_SQL = `SELECT app_id, session_id, toUnixTimestamp64Milli(max(ts))
   GROUP BY app_id, session_id`
 const UNFINISHED_SQL = `SELECT app_id, session_id, toUnixTimestamp64Milli(window_end) AS last
   FROM scores FINAL WHERE peer_id = '' AND final = 0`
-const POOR_SQL = `SELECT app_id, countIf(overall < {poor:Float64}) / count() AS ratio
+const POOR_SQL = `SELECT app_id, countIf(overall < {poor:Float64} OR outcome != 'ok') / count() AS ratio
   FROM scores FINAL WHERE peer_id = '' AND final = 1 AND ended_at >= fromUnixTimestamp64Milli({since:Int64})
   GROUP BY app_id`
 
@@ -191,6 +199,8 @@ export function createAnalyzer(deps: AnalyzerDeps): Analyzer {
       if (!finalized.has(key)) {
         metrics.scored.inc({ app: a.app })
         if (a.score.overall !== null) metrics.scores.observe(a.score.overall, { app: a.app })
+        if (a.outcome !== 'ok')
+          metrics.failed.inc({ app: a.app, outcome: a.outcome, reason: a.outcomeReason })
         for (const i of a.issues) metrics.issues.inc({ app: a.app, type: i.type, severity: i.severity })
       }
     }

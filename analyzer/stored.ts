@@ -3,6 +3,8 @@
 import type { Store } from '../store/index.ts'
 import { sessionEnded } from './analyze.ts'
 import type { Aggregates, PeerAnalysis, Score, SessionAnalysis, StreamAnalysis } from './analyze.ts'
+import { OUTCOMES } from './outcome.ts'
+import type { Outcome } from './outcome.ts'
 import type { Issue, IssueType, Severity } from './issues.ts'
 import { sessionEvents, sessionPeers, transportAggregates } from './queries.ts'
 import type { TransportAggregateRow } from './queries.ts'
@@ -17,6 +19,9 @@ export const iso = (ms: number): string => new Date(ms).toISOString()
 interface ScoreRow {
   peer_id: string
   final: number
+  outcome: string
+  outcome_reason: string
+  outcome_detail: string
   score_version: number
   scored_at: number
   window_start: number
@@ -30,6 +35,14 @@ interface ScoreRow {
   video_score: number | null
   penalties: Record<string, number>
   audio_terms: Record<string, number>
+}
+
+function toOutcome(r: ScoreRow): Outcome {
+  return {
+    outcome: (OUTCOMES as readonly string[]).includes(r.outcome) ? (r.outcome as Outcome['outcome']) : 'ok',
+    outcomeReason: r.outcome_reason as Outcome['outcomeReason'],
+    outcomeDetail: r.outcome_detail,
+  }
 }
 
 function toScore(r: ScoreRow): Score {
@@ -105,7 +118,7 @@ export async function storedAnalysis(
   const p = { app, session }
   const [scores, streams, issues, peers, transports, events] = await Promise.all([
     store.query<ScoreRow>(
-      `SELECT peer_id, final, score_version, toUnixTimestamp64Milli(scored_at) AS scored_at,
+      `SELECT peer_id, final, outcome, outcome_reason, outcome_detail, score_version, toUnixTimestamp64Milli(scored_at) AS scored_at,
          toUnixTimestamp64Milli(window_start) AS window_start, toUnixTimestamp64Milli(window_end) AS window_end,
          toUnixTimestamp64Milli(started_at) AS started_at, toUnixTimestamp64Milli(ended_at) AS ended_at,
          legs, overall, audio_score, audio_mos, video_score, penalties, audio_terms
@@ -155,6 +168,7 @@ export async function storedAnalysis(
     startedAt: head.started_at,
     endedAt: head.ended_at,
     ended: sessionEnded(peerIds, events),
+    ...toOutcome(head),
     score: toScore(head),
     peers: scores
       .filter((r) => r.peer_id !== '')
@@ -168,6 +182,7 @@ export async function storedAnalysis(
           sdk: m?.sdk_version ?? '',
           userAgent: m?.user_agent ?? '',
           metadata: m?.metadata ?? {},
+          ...toOutcome(r),
           score: toScore(r),
         }
       }),

@@ -38,12 +38,14 @@ export function analyzerSections(sessionLink: (field: string) => string): Sectio
         }),
         stat(
           'Poor sessions',
-          sql(`SELECT countIf(overall < ${POOR_SCORE}) / count() AS poor ${FINAL_SESSIONS}`),
+          sql(
+            `SELECT countIf(overall < ${POOR_SCORE} OR outcome != 'ok') / count() AS poor ${FINAL_SESSIONS}`,
+          ),
           {
             unit: 'percentunit',
             width: 6,
             thresholds: ['green', [0.05, 'orange'], [0.2, 'red']],
-            description: `Share of sessions with an overall score below ${POOR_SCORE}.`,
+            description: `Share of sessions with an overall score below ${POOR_SCORE} or whose media never flowed (outcome failed or setup_failed, analyzer/SCORING.md §0).`,
           },
         ),
         stat('Median audio MOS', sql(`SELECT quantile(0.5)(audio_mos) AS mos ${FINAL_SESSIONS}`), {
@@ -68,7 +70,7 @@ export function analyzerSections(sessionLink: (field: string) => string): Sectio
         timeSeries(
           'Poor session share by app',
           sql(`
-            SELECT $__timeInterval(ended_at) AS time, app_id AS app, countIf(overall < ${POOR_SCORE}) / count() AS poor
+            SELECT $__timeInterval(ended_at) AS time, app_id AS app, countIf(overall < ${POOR_SCORE} OR outcome != 'ok') / count() AS poor
             ${FINAL_SESSIONS}
             GROUP BY time, app
             ORDER BY time`).timeSeries(),
@@ -140,11 +142,11 @@ export function analyzerSections(sessionLink: (field: string) => string): Sectio
         table(
           'Worst sessions',
           sql(`
-            SELECT app_id AS app, session_id AS session, round(overall, 2) AS score,
-                   round(audio_mos, 2) AS mos, round(video_score, 2) AS video, peers,
+            SELECT app_id AS app, session_id AS session, outcome, outcome_reason AS reason,
+                   round(overall, 2) AS score, round(audio_mos, 2) AS mos, round(video_score, 2) AS video, peers,
                    ended_at AS ended, arrayStringConcat(issue_types, ', ') AS issues
-            ${FINAL_SESSIONS} AND overall < ${POOR_SCORE}
-            ORDER BY overall ASC, ended DESC
+            ${FINAL_SESSIONS} AND (overall < ${POOR_SCORE} OR outcome != 'ok')
+            ORDER BY outcome = 'ok', overall ASC, ended DESC
             LIMIT 100`),
           {
             width: 24,

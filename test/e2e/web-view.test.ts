@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PALETTE } from '../../dashboards/web/src/charts.ts'
 import { webView } from '../../dashboards/web/index.ts'
 import { browserMissing, launchBrowser } from '../helpers/browser.ts'
+import { openFeeder } from '../helpers/analyzer-feed.ts'
 import { startTestCollector } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
 import { drivenAnalyzer } from '../helpers/dashboards-analyzer.ts'
@@ -63,8 +64,9 @@ describe.skipIf(missing !== undefined)(
     let page: Page
     const problems: string[] = []
 
+    const analyzer = drivenAnalyzer()
+
     beforeAll(async () => {
-      const analyzer = drivenAnalyzer()
       c = await startTestCollector({}, [analyzer.plugin, webView])
       // A call over a lossy, slow network (poor, with issues), a call with a video freeze, a clean one.
       await Promise.all([
@@ -161,6 +163,26 @@ describe.skipIf(missing !== undefined)(
         clip: { x: 0, y: 0, width: 1280, height: 1700 },
         captureBeyondViewport: true,
       })
+      expect(problems).toEqual([])
+    })
+
+    it('shows a camera-denied session by its outcome instead of a score', async () => {
+      const f = await openFeeder(c.streamUrl, { app: APP, session: 'call-denied', peer: 'alice' })
+      f.event('_', 'getUserMedia.error', { name: 'NotAllowedError', message: 'Permission denied' })
+      await f.close()
+      await analyzer.tick()
+      await page.goto(`${c.url}/#/sessions?app=${APP}&outcome=setup_failed`)
+      await page.waitForSelector('table.sessions td.outcome')
+      expect(await count(page, 'table.sessions tbody tr')).toBe(1)
+      expect(await page.$eval('table.sessions td.outcome', (e) => e.textContent)).toBe(
+        'setup failed: media access denied',
+      )
+      await page.locator('a::-p-text(call-denied)').click()
+      await page.waitForSelector('p.outcome')
+      expect(await page.$eval('p.outcome', (e) => e.textContent)).toBe(
+        'getUserMedia failed with NotAllowedError: Permission denied',
+      )
+      await expect.poll(() => count(page, 'table.issues tbody tr')).toBe(1)
       expect(problems).toEqual([])
     })
   },

@@ -72,6 +72,13 @@ export interface WrtcCallOptions {
   maxBitrateBps?: number
   /** Called for every video tick with ms since the call started; returning true skips the frame. */
   withholdVideo?: (elapsedMs: number) => boolean
+  /**
+   * How ICE goes, default `connect`. `withhold-candidates`: no candidate is exchanged, so the pcs never
+   * leave `new` (no media ever flows). `wrong-credentials`: each side is given a wrong remote ice-pwd,
+   * so every connectivity check fails its MESSAGE-INTEGRITY (RFC 8445 §7.2.2): libwebrtc M106 reaches
+   * `failed` after about 16 s here. Either way waitConnected() rejects.
+   */
+  ice?: 'connect' | 'withhold-candidates' | 'wrong-credentials'
 }
 
 export interface SinkCounts {
@@ -196,17 +203,24 @@ export function startWrtcCall(options: WrtcCallOptions = {}): WrtcCall {
   // Candidates may arrive before the other side has a remote description; queue them behind it.
   const bHasRemote = deferred()
   const aHasRemote = deferred()
-  forwardCandidates(a, b, bHasRemote.promise)
-  forwardCandidates(b, a, aHasRemote.promise)
+  const ice = options.ice ?? 'connect'
+  if (ice !== 'withhold-candidates') {
+    forwardCandidates(a, b, bHasRemote.promise)
+    forwardCandidates(b, a, aHasRemote.promise)
+  }
+  const remote = (d: RTCSessionDescriptionInit): RTCSessionDescriptionInit =>
+    ice === 'wrong-credentials'
+      ? { type: d.type, sdp: d.sdp?.replace(/a=ice-pwd:\S+/g, 'a=ice-pwd:notthepasswordofthispeer0') }
+      : d
 
   const negotiated = (async () => {
     const offer = await a.createOffer()
     await a.setLocalDescription(offer)
-    await b.setRemoteDescription(offer)
+    await b.setRemoteDescription(remote(offer))
     bHasRemote.resolve()
     const answer = await b.createAnswer()
     await b.setLocalDescription(answer)
-    await a.setRemoteDescription(answer)
+    await a.setRemoteDescription(remote(answer))
     aHasRemote.resolve()
   })()
   // Avoid an unhandled rejection if nobody calls waitConnected(); the error resurfaces there.

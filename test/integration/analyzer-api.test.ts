@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openFeeder, replayPeer } from '../helpers/analyzer-feed.ts'
 import { startAnalyzerHarness } from '../helpers/analyzer-env.ts'
+import { connect, helloFor } from '../helpers/stream-client.ts'
 import type { AnalyzerHarness } from '../helpers/analyzer-env.ts'
 import { loadRecorded } from '../helpers/recorded.ts'
 import type { RecordedStat } from '../helpers/recorded.ts'
@@ -205,8 +206,17 @@ describe('analyzer API', () => {
     expect(body.b.sessions).toBe(1)
     expect(body.a.overall.mean).toBeGreaterThan(body.b.overall.mean)
     expect(body.b.issueShare.freeze).toBe(1)
-    // One session per group: no variance, so no interval.
-    expect(body.diff.overall).toBeNull()
+    // One session per group: its means, and no variance, so no interval (and it says so).
+    expect(body.diff.overall).toMatchObject({
+      ci95: null,
+      significant: null,
+      note: 'one session in group a and b: no interval',
+    })
+    expect((body.diff.overall as { aMinusB: number }).aMinusB).toBeCloseTo(
+      body.a.overall.mean - body.b.overall.mean,
+      2,
+    )
+    expect(body.a).toMatchObject({ note: 'one session: no interval', failed: 0 })
     const codec = await h.get<{ a: { videoStreams: { streams: number; bitrate_cv: number } } }>(
       '/api/v1/compare?app=demo&by=codec&a=VP8&b=H264',
       DEMO_KEY,
@@ -236,5 +246,116 @@ describe('analyzer API', () => {
     expect(body).toContain('rtcpulse_analyzer_session_score_count{app="demo"} 2')
     expect(body).toContain('rtcpulse_analyzer_issues_total{app="demo",severity="critical",type="freeze"} 1')
     expect(body).toMatch(/rtcpulse_analyzer_poor_session_ratio\{app="demo"\} 0\b/)
+  })
+})
+
+// Issue 11: a session whose only data is a refused getUserMedia is a session (listed, shown, with an
+// issue naming the error); issue 10: it is a failed outcome, never a score, and counts as poor.
+describe('setup failures and compare', () => {
+  const deniedAt = lastTs + 30_000
+
+  it('compares final scores only unless live=true', async () => {
+    // Another `clean` call, scored live only: the default comparison must not see it.
+    await replayCall('demo', 'clean-live', calls.clean, 'clean', CHROME)
+    const pass = await h.analyzer.tick()
+    expect(pass.live.map((a) => a.session)).toContain('clean-live')
+    type Cmp = { live: boolean; a: { sessions: number; note?: string }; diff: { overall: Json | null } }
+    const q = '/api/v1/compare?app=demo&by=tag:variant&a=clean&b=freeze'
+    const final = (await h.get<Cmp>(q, DEMO_KEY)).body
+    expect(final.live).toBe(false)
+    expect(final.a.sessions).toBe(1)
+    const live = (await h.get<Cmp>(`${q}&live=true`, DEMO_KEY)).body
+    expect(live.live).toBe(true)
+    expect(live.a.sessions).toBe(2)
+    expect(live.a.note).toBeUndefined()
+    // Group a has two sessions now, group b still one: still no interval, and it says which group.
+    expect(live.diff.overall).toMatchObject({ ci95: null, note: 'one session in group b: no interval' })
+  })
+
+  it('lists, shows and raises an issue for a camera-denied session with nothing but its error', async () => {
+    const client = await connect(h.streamUrl)
+    client.send(helloFor('denied', { app: 'demo', peer: 'alice' }))
+    await client.waitFor((f) => f.t === 'welcome')
+    client.send({
+      t: 'event',
+      pc: '_',
+      seq: 1,
+      ts: deniedAt,
+      name: 'getUserMedia.error',
+      data: { name: 'NotAllowedError', message: 'Permission denied', constraint: '' },
+    })
+    await client.waitFor((f) => f.t === 'ack' && f.seq._ === 1)
+    client.close()
+
+    type D = Json & { issues: { type: string; severity: string; detail: string }[]; peers: Json[] }
+    // Shown before the analyzer has scored it (analysed on request), then once scored.
+    const early = await h.get<D>('/api/v1/sessions/denied?app=demo', DEMO_KEY)
+    expect(early.status).toBe(200)
+    expect(early.body).toMatchObject({ stored: false, outcome: 'setup_failed' })
+
+    clock = deniedAt + 1000
+    await h.analyzer.tick()
+    clock += 20_000
+    const done = await h.analyzer.tick()
+    expect(done.finalized.map((a) => a.session)).toContain('denied')
+
+    const { status, body } = await h.get<D>('/api/v1/sessions/denied?app=demo', DEMO_KEY)
+    expect(status).toBe(200)
+    expect(body).toMatchObject({
+      final: true,
+      stored: true,
+      outcome: 'setup_failed',
+      outcomeReason: 'media_access_denied',
+      outcomeDetail: 'getUserMedia failed with NotAllowedError: Permission denied',
+      score: { overall: null, audio: null, video: null, legs: 0 },
+    })
+    expect(body.peers).toMatchObject([{ peer: 'alice', outcome: 'setup_failed' }])
+    expect(body.issues).toMatchObject([
+      {
+        type: 'media_access_denied',
+        severity: 'critical',
+        detail: 'getUserMedia failed with NotAllowedError: Permission denied',
+      },
+    ])
+
+    type L = { sessions: { session: string; outcome: string; overall: number | null }[] }
+    const list = async (q: string): Promise<L['sessions']> =>
+      (await h.get<L>(`/api/v1/sessions?app=demo${q}`, DEMO_KEY)).body.sessions
+    expect((await list('')).find((s) => s.session === 'denied')).toMatchObject({
+      outcome: 'setup_failed',
+      overall: null,
+    })
+    expect((await list('&outcome=setup_failed')).map((s) => s.session)).toEqual(['denied'])
+    expect((await list('&outcome=ok')).map((s) => s.session)).not.toContain('denied')
+    expect((await list('&issue=media_access_denied')).map((s) => s.session)).toEqual(['denied'])
+    // A failed session has no score, so it is below any threshold.
+    expect((await list('&scoreBelow=1')).map((s) => s.session)).toEqual(['denied'])
+    expect((await h.get('/api/v1/sessions?app=demo&outcome=broken', DEMO_KEY)).status).toBe(400)
+
+    const metrics = (await h.get<string>('/metrics/analyzer')).body
+    expect(metrics).toContain(
+      'rtcpulse_analyzer_failed_sessions_total{app="demo",outcome="setup_failed",reason="media_access_denied"} 1',
+    )
+    // Poor: the failed session among the demo sessions finalised in the last hour.
+    const poor = /rtcpulse_analyzer_poor_session_ratio\{app="demo"\} ([\d.]+)/.exec(metrics)
+    expect(Number(poor?.[1])).toBeGreaterThan(0)
+  })
+
+  it('keeps a refused camera that preceded a good call as an issue, not as a failure', async () => {
+    const first = (calls.clean.sender[0] as Report)[0]?.timestamp as number
+    const f = await openFeeder(h.streamUrl, { app: 'demo', session: 'denied-then-ok', peer: 'a' })
+    f.event(
+      '_',
+      'getUserMedia.error',
+      { name: 'NotAllowedError', message: 'Permission denied' },
+      first - 5000,
+    )
+    await f.close()
+    await replayCall('demo', 'denied-then-ok', calls.clean, 'retry', CHROME)
+    type D = Json & { score: { overall: number }; issues: { type: string }[] }
+    const { body } = await h.get<D>('/api/v1/sessions/denied-then-ok?app=demo&series=0', DEMO_KEY)
+    expect(body).toMatchObject({ stored: false, outcome: 'ok', outcomeReason: '' })
+    expect(body.score.overall).toBeGreaterThanOrEqual(8.5)
+    expect(body.issues.map((i) => i.type)).toEqual(['media_access_denied'])
   })
 })

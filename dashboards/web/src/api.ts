@@ -1,7 +1,7 @@
 // The analyzer's HTTP API (analyzer/api.ts) as the browser calls it. Response shapes are the analyzer's
 // own types (type-only imports, erased from the bundle), so an API change that breaks the view fails
 // the type check.
-import type { Score, PeerAnalysis, StreamAnalysis, Aggregates } from '../../../analyzer/analyze.ts'
+import type { Score, PeerAnalysis, StreamAnalysis, Aggregates, Outcome } from '../../../analyzer/analyze.ts'
 import type { Issue } from '../../../analyzer/issues.ts'
 import type { SessionSummary, StreamSeriesJson } from '../../../analyzer/read.ts'
 
@@ -23,7 +23,7 @@ export interface TransportSeriesJson {
   values: Record<string, (number | null)[]>
 }
 
-export interface SessionDetail {
+export interface SessionDetail extends Outcome {
   app: string
   session: string
   final: boolean

@@ -4,6 +4,10 @@
 export const score = (v: number | null | undefined): string =>
   v === null || v === undefined ? '–' : v.toFixed(1)
 
+/** What a session or peer whose media never flowed shows instead of a score (SCORING.md §0). */
+export const outcomeLabel = (o: { outcome: string; outcomeReason: string }): string =>
+  `${o.outcome === 'setup_failed' ? 'setup failed' : 'failed'}: ${o.outcomeReason.replace(/_/g, ' ')}`
+
 /** CSS class of a score: poor below `poor`, fair below 8, good otherwise. */
 export const scoreClass = (v: number | null | undefined, poor: number): string =>
   v === null || v === undefined ? 'na' : v < poor ? 'poor' : v < 8 ? 'fair' : 'good'

@@ -6,7 +6,7 @@ import type { IssueJson, SessionDetail, StreamSeriesJson } from './api.ts'
 import { BAND_COLOR, timeChart } from './charts.ts'
 import type { Line } from './charts.ts'
 import { h, replace } from './dom.ts'
-import { clock, duration, score, scoreClass, when } from './format.ts'
+import { clock, duration, outcomeLabel, score, scoreClass, when } from './format.ts'
 
 interface ChartSpec {
   title: string
@@ -126,7 +126,9 @@ function scores(d: SessionDetail): HTMLElement {
     h(
       'div',
       { class: 'cards' },
-      card('overall', score(s.overall), scoreClass(s.overall, POOR_SCORE)),
+      d.outcome === 'ok'
+        ? card('overall', score(s.overall), scoreClass(s.overall, POOR_SCORE))
+        : card('outcome', outcomeLabel(d), 'poor'),
       card(
         'audio MOS',
         s.audio ? s.audio.mos.toFixed(2) : '–',
@@ -136,6 +138,8 @@ function scores(d: SessionDetail): HTMLElement {
       card('duration', duration(d.durationS), ''),
       card('peers', String(d.peers.length), ''),
     ),
+    // Media never flowed: say why instead of a score (SCORING.md §0).
+    d.outcome === 'ok' ? null : h('p', { class: 'outcome poor' }, d.outcomeDetail),
     penalties.length
       ? h(
           'p',
@@ -204,7 +208,13 @@ function peers(d: SessionDetail): HTMLElement {
           h('td', {}, p.browser),
           h('td', {}, p.os),
           h('td', {}, p.sdk),
-          h('td', { class: `num score ${scoreClass(p.score.overall, POOR_SCORE)}` }, score(p.score.overall)),
+          p.outcome === 'ok'
+            ? h(
+                'td',
+                { class: `num score ${scoreClass(p.score.overall, POOR_SCORE)}` },
+                score(p.score.overall),
+              )
+            : h('td', { class: 'score poor outcome', title: p.outcomeDetail }, outcomeLabel(p)),
           h('td', { class: 'num' }, p.score.audio ? p.score.audio.mos.toFixed(2) : '–'),
           h('td', { class: 'num' }, score(p.score.video?.score)),
         ),

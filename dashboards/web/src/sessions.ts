@@ -6,7 +6,7 @@ import { get } from './api.ts'
 import type { SessionList, SessionSummary } from './api.ts'
 import { scoreHistogram } from './charts.ts'
 import { h, replace } from './dom.ts'
-import { duration, percent, score, scoreClass, when } from './format.ts'
+import { duration, outcomeLabel, percent, score, scoreClass, when } from './format.ts'
 
 const RANGES: Array<[string, number]> = [
   ['last hour', 3_600_000],
@@ -20,6 +20,7 @@ export interface ListParams {
   app: string
   range: string
   scoreBelow: string
+  outcome: string
   issue: string
   codec: string
   browser: string
@@ -29,6 +30,7 @@ export const listParams = (q: URLSearchParams): ListParams => ({
   app: q.get('app') ?? '',
   range: q.get('range') ?? String(7 * 86_400_000),
   scoreBelow: q.get('scoreBelow') ?? '',
+  outcome: q.get('outcome') ?? '',
   issue: q.get('issue') ?? '',
   codec: q.get('codec') ?? '',
   browser: q.get('browser') ?? '',
@@ -62,6 +64,12 @@ function filters(p: ListParams, go: (p: ListParams) => void): HTMLFormElement {
       RANGES.map(([t, ms]) => [String(ms), t]),
     ),
     input('scoreBelow', 'Score below', { type: 'number', min: '0', max: '10', step: '0.5', size: '4' }),
+    select('outcome', 'Outcome', [
+      ['', 'any'],
+      ['ok', 'media flowed'],
+      ['failed', 'failed'],
+      ['setup_failed', 'setup failed'],
+    ]),
     select('issue', 'Issue', [
       ['', 'any'],
       ...ISSUE_TYPES.map((t): [string, string] => [t, t.replace(/_/g, ' ')]),
@@ -91,7 +99,10 @@ function summary(sessions: SessionSummary[]): HTMLElement {
     .filter((v): v is number => v !== null)
     .sort((a, b) => a - b)
   const median = scored.length ? (scored[Math.floor((scored.length - 1) / 2)] as number) : null
-  const poor = scored.filter((v) => v < POOR_SCORE).length
+  // A session whose media never flowed has no score and is poor (SCORING.md §0).
+  const failed = sessions.filter((s) => s.outcome !== 'ok').length
+  const poor = scored.filter((v) => v < POOR_SCORE).length + failed
+  const judged = scored.length + failed
   const issues = new Map<string, number>()
   for (const s of sessions) for (const t of s.issues.types) issues.set(t, (issues.get(t) ?? 0) + 1)
   const top = [...issues].sort((a, b) => b[1] - a[1]).slice(0, 4)
@@ -107,11 +118,8 @@ function summary(sessions: SessionSummary[]): HTMLElement {
     { class: 'cards' },
     card('sessions', String(sessions.length)),
     card('median score', score(median), scoreClass(median, POOR_SCORE)),
-    card(
-      `poor (below ${POOR_SCORE})`,
-      scored.length ? percent(poor / scored.length) : '–',
-      poor ? 'poor' : '',
-    ),
+    card(`poor (below ${POOR_SCORE} or failed)`, judged ? percent(poor / judged) : '–', poor ? 'poor' : ''),
+    card('failed (no media)', String(failed), failed ? 'poor' : ''),
     card(
       'most frequent issues',
       top.length ? top.map(([t, n]) => `${t.replace(/_/g, ' ')} ${n}`).join(' · ') : 'none',
@@ -137,7 +145,9 @@ function table(app: string, sessions: SessionSummary[], page: number, more: () =
       h('td', {}, when(s.startedAt)),
       h('td', { class: 'num' }, duration(s.durationS)),
       h('td', { class: 'num' }, s.peers),
-      h('td', { class: `num score ${scoreClass(s.overall, POOR_SCORE)}` }, score(s.overall)),
+      s.outcome === 'ok'
+        ? h('td', { class: `num score ${scoreClass(s.overall, POOR_SCORE)}` }, score(s.overall))
+        : h('td', { class: 'score poor outcome', title: s.outcomeDetail }, outcomeLabel(s)),
       h('td', { class: 'num' }, s.audioMos === null ? '–' : s.audioMos.toFixed(2)),
       h('td', { class: 'num' }, score(s.videoScore)),
       h(
@@ -208,6 +218,7 @@ export async function sessionsView(
     from: to - Number(p.range),
     to,
     scoreBelow: p.scoreBelow,
+    outcome: p.outcome,
     issue: p.issue,
     codec: p.codec,
     browser: p.browser,
