@@ -6,7 +6,7 @@ import type { IssueJson, SessionDetail, StreamSeriesJson } from './api.ts'
 import { BAND_COLOR, timeChart } from './charts.ts'
 import type { Line } from './charts.ts'
 import { h, replace } from './dom.ts'
-import { clock, duration, score, scoreClass, when } from './format.ts'
+import { clock, duration, score, scoreClass, skew, when } from './format.ts'
 
 interface ChartSpec {
   title: string
@@ -90,6 +90,7 @@ function charts(d: SessionDetail, width: number): HTMLElement[] {
         min: spec.min,
         max: spec.max,
         width,
+        stepS: series.stepS,
       }),
     )
   }
@@ -189,7 +190,9 @@ function peers(d: SessionDetail): HTMLElement {
       h(
         'tr',
         {},
-        ...['peer', 'user', 'browser', 'OS', 'SDK', 'score', 'MOS', 'video'].map((c) => h('th', {}, c)),
+        ...['peer', 'user', 'browser', 'OS', 'SDK', 'clock', 'score', 'MOS', 'video'].map((c) =>
+          h('th', {}, c),
+        ),
       ),
     ),
     h(
@@ -204,6 +207,16 @@ function peers(d: SessionDetail): HTMLElement {
           h('td', {}, p.browser),
           h('td', {}, p.os),
           h('td', {}, p.sdk),
+          h(
+            'td',
+            {
+              class: 'num clock',
+              title:
+                'Clock of this peer minus the collector’s, from its stats times against their arrival: ' +
+                'short of the truth by about one one-way network delay. Its series are on its own clock.',
+            },
+            skew(p.clockSkewMs),
+          ),
           h('td', { class: `num score ${scoreClass(p.score.overall, POOR_SCORE)}` }, score(p.score.overall)),
           h('td', { class: 'num' }, p.score.audio ? p.score.audio.mos.toFixed(2) : '–'),
           h('td', { class: 'num' }, score(p.score.video?.score)),
