@@ -226,6 +226,22 @@ function peers(d: SessionDetail): HTMLElement {
   )
 }
 
+// A clock off by less than this is within a chart's one-second resolution.
+const NOTABLE_SKEW_MS = 1000
+
+/** A note naming the peers whose clocks are off by a second or more: their lines are shifted as much. */
+function clockNote(d: SessionDetail): HTMLElement | null {
+  const off = d.peers.filter((p) => p.clockSkewMs !== null && Math.abs(p.clockSkewMs) >= NOTABLE_SKEW_MS)
+  if (off.length === 0) return null
+  return h(
+    'p',
+    { class: 'hint clock-note' },
+    'Times are each peer’s own clock: ',
+    off.map((p) => `${p.peer} reads ${skew(p.clockSkewMs)} against the collector`).join(', '),
+    ', so its lines are drawn that much later (earlier when negative).',
+  )
+}
+
 /** Renders session `id` of `app` into `root`. */
 export async function sessionView(root: HTMLElement, app: string, id: string): Promise<void> {
   replace(root, h('p', { class: 'hint' }, 'Loading…'))
@@ -245,6 +261,7 @@ export async function sessionView(root: HTMLElement, app: string, id: string): P
     h('h2', {}, 'Issues'),
     issueList(d.issues),
     h('h2', {}, 'Per second'),
+    clockNote(d),
     h('div', { class: 'charts' }, ...charts(d, width)),
     h('h2', {}, 'Peers'),
     peers(d),
