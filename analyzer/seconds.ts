@@ -15,8 +15,9 @@
 // nearer the empty second is moved into it. And a timer slower than 1 Hz (Chromium's
 // setInterval drifts a few ms a tick) has, now and then, a second that no poll falls in although no poll
 // was missed: the later poll's values are rates over its whole interval, which covers that second, so
-// they stand for it too. A second is null only when no report covers it: data is missing there (the SDK
-// dropped frames, the tab slept, the peer was gone).
+// they stand for it too (and so for a client polling less often than once a second). A second is null
+// only when no report covers it: data is missing there (the SDK dropped frames, the tab slept, the peer
+// was gone).
 import { f32 } from './stored.ts'
 
 // Weight of each sample's deviation in the tracked phase: follows a drifting timer (a few ms a second)
@@ -24,22 +25,38 @@ import { f32 } from './stored.ts'
 const PHASE_GAIN = 0.125
 // How far (ms) the grid may run past the second it is drawn in before it moves on to the next one.
 const SLACK_MS = 250
-// A silence this long (ms) restarts the grid at the next sample: a reconnected SDK polls at a new phase.
+// After a silence this long (ms) the next poll may start a new grid.
 const RESTART_MS = 2500
-// Two polls closer than this (ms) missed none between them (a missed poll makes the interval ~2 s).
-const CONTIGUOUS_MS = 1500
+// Typical poll intervals (ms) treated as 1 Hz, the SDK's default: the grid applies only to those.
+const ONE_HZ: readonly [number, number] = [800, 1250]
+// A poll this many typical intervals after the previous one missed none (a missed one makes it ~2).
+const CONTIGUOUS = 1.5
+
+/** The stream's typical poll interval (ms): the median time between consecutive samples. */
+function typicalInterval(t: readonly number[]): number {
+  const d: number[] = []
+  for (let i = 1; i < t.length; i++) d.push((t[i] as number) - (t[i - 1] as number))
+  d.sort((a, b) => a - b)
+  return d[d.length >> 1] ?? 1000
+}
 
 /**
  * Whole epoch seconds, one per sample of one stream (`t`: epoch ms, ascending), non-decreasing. Equal
- * labels (two samples in one second) remain only where a stream truly reported faster than 1 Hz.
+ * labels (two samples in one second) remain only where a stream truly reported faster than 1 Hz. A
+ * stream polled at another rate (the SDK's `intervalMs`) is floored: polls more than a second apart
+ * never share a second, and faster polls share them on purpose.
  */
-export function secondLabels(t: readonly number[]): number[] {
+export function secondLabels(t: readonly number[], interval = typicalInterval(t)): number[] {
+  if (interval < ONE_HZ[0] || interval > ONE_HZ[1]) return t.map((ts) => Math.floor(ts / 1000))
   const labels: number[] = []
   // The stream's grid is phase + k·1000 ms (epoch), and grid point k is drawn at second k.
   let phase = 0
   let prev = Number.NEGATIVE_INFINITY
   for (const ts of t) {
-    if (ts - prev > RESTART_MS) phase = ts - Math.floor(ts / 1000) * 1000
+    // After a silence, a poll far off the grid (a reconnected SDK polls at a new phase) starts a new one.
+    const off = ts - phase - Math.round((ts - phase) / 1000) * 1000
+    if (labels.length === 0 || (ts - prev > RESTART_MS && Math.abs(off) > SLACK_MS))
+      phase = ts - Math.floor(ts / 1000) * 1000
     const k = Math.round((ts - phase) / 1000)
     phase += PHASE_GAIN * (ts - phase - k * 1000)
     // A phase drifted out of its second moves on to the next grid point's second, with hysteresis so
@@ -79,22 +96,28 @@ export function bucketSeries(
   stepS: number,
 ): BucketedSeries {
   const step = Math.max(1, Math.floor(stepS))
-  const buckets = secondLabels(t).map((s) => Math.floor(s / step) * step)
-  const first = buckets[0]
-  const last = buckets.at(-1)
+  const interval = typicalInterval(t)
+  const seconds = secondLabels(t, interval)
+  const bucketOf = (s: number): number => Math.floor(s / step) * step
+  const first = seconds[0]
+  const last = seconds.at(-1)
   const values: Record<string, (number | null)[]> = Object.fromEntries(fields.map((f) => [f, []]))
   if (first === undefined || last === undefined) return { t: [], values }
-  const n = (last - first) / step + 1
-  const out = Array.from({ length: n }, (_x, k) => (first + k * step) * 1000)
-  // (bucket index, sample index) pairs: each sample in its bucket, and a contiguous poll also in the
-  // empty bucket its interval covers.
+  const base = bucketOf(first)
+  const n = (bucketOf(last) - base) / step + 1
+  const out = Array.from({ length: n }, (_x, k) => (base + k * step) * 1000)
+  const index = (s: number): number => (bucketOf(s) - base) / step
+  // (bucket index, sample index) pairs: each sample in its bucket and, when it follows the previous
+  // poll without a missed one, in every empty bucket its interval covers.
   const at: number[] = []
-  buckets.forEach((b, i) => {
-    const k = (b - first) / step
+  const contiguous = CONTIGUOUS * Math.max(1000, interval)
+  seconds.forEach((s, i) => {
+    const k = index(s)
     at.push(k, i)
-    if (i > 0 && k - ((buckets[i - 1] as number) - first) / step === 2) {
-      if ((t[i] as number) - (t[i - 1] as number) < CONTIGUOUS_MS) at.push(k - 1, i)
-    }
+    const before = seconds[i - 1]
+    if (before === undefined || (t[i] as number) - (t[i - 1] as number) > contiguous) return
+    const kb = index(before)
+    for (let j = k - 1; j > kb; j--) at.push(j, i)
   })
   for (const f of fields) {
     const col = cols[f] ?? []

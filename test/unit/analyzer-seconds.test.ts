@@ -82,6 +82,18 @@ describe('bucketSeries', () => {
     expect(s.values.v).toEqual([2, 7, 12, 17])
   })
 
+  it('covers every second for a client polling every 2 s, and averages one polling twice a second', () => {
+    const slow = polls(30, 400, 50, 5, 2000)
+    const s = bucketSeries(slow, { v: slow.map((_x, i) => i) }, ['v'], 1)
+    expect(s.t).toHaveLength(59)
+    // Each poll's rates hold over its 2 s interval: the second before it shows the same value.
+    expect(s.values.v).toEqual([0, ...Array.from({ length: 29 }, (_x, i) => [i + 1, i + 1]).flat()])
+    const fast = polls(60, 100, 20, 6, 500)
+    const f = bucketSeries(fast, { v: fast.map((_x, i) => i) }, ['v'], 1)
+    expect(f.t).toHaveLength(30)
+    expect(f.values.v).toEqual(Array.from({ length: 30 }, (_x, i) => 2 * i + 0.5))
+  })
+
   it('returns nothing for a stream without samples', () => {
     expect(bucketSeries([], {}, ['v'], 1)).toEqual({ t: [], values: { v: [] } })
   })
