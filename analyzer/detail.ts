@@ -97,7 +97,7 @@ export interface SessionDetail {
   analysis: SessionAnalysis
   /** False when the session had not been scored yet and was analysed for this request. */
   stored: boolean
-  /** Per peer, its clock minus the collector's in ms (collector/clock-skew.ts); absent when unknown. */
+  /** Per peer, its clock minus the collector's in ms (collector/clock-skew.ts); null or absent if unknown. */
   clocks: Record<string, number | null>
   series?: {
     stepS: number
