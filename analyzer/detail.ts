@@ -1,5 +1,6 @@
-// One session for the API and the CLI: its stored analysis (or one computed on the spot) plus the
-// per-second series, bucketed for long sessions. All SQL is parameterised and scoped by app.
+// One session for the API and the CLI: its stored analysis (or one computed on the spot), each peer's
+// clock skew, and the per-second series on whole seconds shared by every stream (seconds.ts), bucketed
+// further for long sessions. All SQL is parameterised and scoped by app.
 import type { Store } from '../store/index.ts'
 import { analyzeSessions } from './analyze.ts'
 import type { SessionAnalysis } from './analyze.ts'
@@ -7,6 +8,7 @@ import { secondMos } from './issues.ts'
 import type { StreamSecond, StreamSeries } from './issues.ts'
 import { streamColumns, transportDetail } from './queries.ts'
 import type { StreamColumns } from './queries.ts'
+import { bucketSeries } from './seconds.ts'
 import { f32, iso, storedAnalysis } from './stored.ts'
 
 /** Columns of the per-second series in the API, in this order. */
@@ -40,44 +42,13 @@ export interface StreamSeriesJson {
   stream: string
   kind: string
   direction: string
-  /** Epoch ms of each point (the bucket start when stepS > 1). */
+  /**
+   * Epoch ms of each bucket start: whole seconds (seconds.ts), every `stepS` seconds from the stream's
+   * first bucket to its last, on the axis every stream and transport of the session shares.
+   */
   t: number[]
-  /** Per field, one value per point (the bucket mean), null when unknown. MOS for audio streams. */
+  /** Per field, one value per bucket (the mean), null when unknown or not reported. MOS for audio. */
   values: Record<string, (number | null)[]>
-}
-
-/** Buckets per-second columns by `stepS` seconds; each value becomes its bucket's mean. */
-function columnar(
-  t: readonly number[],
-  cols: Record<string, readonly (number | null)[]>,
-  fields: readonly string[],
-  stepS: number,
-): Pick<StreamSeriesJson, 't' | 'values'> {
-  const out: number[] = []
-  const values: Record<string, (number | null)[]> = Object.fromEntries(fields.map((f) => [f, []]))
-  const step = stepS * 1000
-  let i = 0
-  while (i < t.length) {
-    const bucket = Math.floor((t[i] as number) / step) * step
-    let j = i
-    while (j < t.length && (t[j] as number) < bucket + step) j++
-    out.push(stepS === 1 ? (t[i] as number) : bucket)
-    for (const f of fields) {
-      const col = cols[f] ?? []
-      let sum = 0
-      let n = 0
-      for (let x = i; x < j; x++) {
-        const v = col[x]
-        if (typeof v === 'number' && Number.isFinite(v)) {
-          sum += v
-          n++
-        }
-      }
-      ;(values[f] as (number | null)[]).push(n ? f32(sum / n) : null)
-    }
-    i = j
-  }
-  return { t: out, values }
 }
 
 /** Per-second MOS of an audio stream's columns (the E-model at each second, as the detectors see it). */
@@ -126,6 +97,8 @@ export interface SessionDetail {
   analysis: SessionAnalysis
   /** False when the session had not been scored yet and was analysed for this request. */
   stored: boolean
+  /** Per peer, its clock minus the collector's in ms (collector/clock-skew.ts); null or absent if unknown. */
+  clocks: Record<string, number | null>
   series?: {
     stepS: number
     streams: StreamSeriesJson[]
@@ -147,7 +120,8 @@ export async function sessionDetail(
   // With series, one pass over transport_seconds gives both the aggregates and the per-second values.
   const trDetail = opts.series ? transportDetail(store, scope) : undefined
   trDetail?.catch(() => undefined)
-  const [stored, cols, trows] = await Promise.all([
+  const [clocks, stored, cols, trows] = await Promise.all([
+    peerClocks(store, app, session),
     storedAnalysis(
       store,
       app,
@@ -162,7 +136,7 @@ export async function sessionDetail(
     analysis = (await analyzeSessions(store, app, [session], { expectedFps: opts.expectedFps }))[0]
     if (!analysis) return undefined
   }
-  const detail: SessionDetail = { analysis, stored: stored !== undefined }
+  const detail: SessionDetail = { analysis, stored: stored !== undefined, clocks }
   if (!opts.series) return detail
   const durationS = Math.max(1, (analysis.endedAt - analysis.startedAt) / 1000)
   const stepS = opts.stepS ?? Math.max(1, Math.ceil(durationS / 1800))
@@ -177,43 +151,43 @@ export async function sessionDetail(
       stream: s.stream,
       kind: s.kind,
       direction: s.direction,
-      ...columnar(c?.t ?? [], values, fields, stepS),
+      ...bucketSeries(c?.t ?? [], values, fields, stepS),
     }
   })
-  const step = stepS * 1000
   const fields = ['rtt_ms', 'available_out_bps', 'send_bps', 'recv_bps'] as const
   const transports = trows.map((r) => {
-    // Bucket starts even at 1 s steps: transport seconds are shown on the second.
-    const buckets = new Map<number, (typeof r.series)[number][]>()
-    for (const x of r.series) {
-      const b = Math.floor(x[0] / step) * step
-      const list = buckets.get(b)
-      if (list) list.push(x)
-      else buckets.set(b, [x])
-    }
-    const t = [...buckets.keys()]
-    const avg = (list: (typeof r.series)[number][], k: number): number | null => {
-      let sum = 0
-      let n = 0
-      for (const x of list) {
-        const v = x[k]
-        if (v !== null && v !== undefined) {
-          sum += v
-          n++
-        }
-      }
-      return n ? f32(sum / n) : null
-    }
+    const cols = Object.fromEntries(fields.map((f, k) => [f, r.series.map((x) => x[k + 1])]))
     return {
       peer: r.peer_id,
       pc: r.pc_id,
-      t,
-      values: Object.fromEntries(fields.map((f, k) => [f, t.map((b) => avg(buckets.get(b) ?? [], k + 1))])),
+      ...bucketSeries(
+        r.series.map((x) => x[0]),
+        cols,
+        fields,
+        stepS,
+      ),
     }
   })
   detail.series = { stepS, streams, transports }
   return detail
 }
+
+/**
+ * Each peer's clock skew (peers.clock_skew_ms: ms, client minus collector, a lower bound short of the
+ * truth by about one one-way delay) as estimated on its latest connection that sent stats.
+ */
+async function peerClocks(store: Store, app: string, session: string): Promise<SessionDetail['clocks']> {
+  const rows = await store.query<{ peer_id: string; clock_skew_ms: number | null }>(
+    `SELECT peer_id, argMaxIf(clock_skew_ms, connected_at, clock_skew_ms IS NOT NULL) AS clock_skew_ms
+     FROM peers WHERE app_id = {app:String} AND session_id = {session:String}
+     GROUP BY peer_id`,
+    { app, session },
+  )
+  return Object.fromEntries(rows.map((r) => [r.peer_id, r.clock_skew_ms]))
+}
+
+/** Per peer of the detail JSON: its analysis and its clock skew. */
+export type PeerJson = SessionAnalysis['peers'][number] & { clockSkewMs: number | null }
 
 /** The JSON the API returns for one session (times as ISO strings; series times as epoch ms). */
 export function detailJson(d: SessionDetail): Record<string, unknown> {
@@ -234,7 +208,7 @@ export function detailJson(d: SessionDetail): Record<string, unknown> {
     outcomeReason: a.outcomeReason,
     outcomeDetail: a.outcomeDetail,
     score: a.score,
-    peers: a.peers,
+    peers: a.peers.map((p): PeerJson => ({ ...p, clockSkewMs: d.clocks[p.peer] ?? null })),
     streams: a.streams.map((s) => ({
       ...s,
       aggregates: {

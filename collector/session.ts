@@ -8,6 +8,7 @@ import { MONITOR_CHANNEL, PROTOCOL_VERSION } from '../sdk/src/protocol.ts'
 import type { ChannelFrame, ErrorCode, HelloFrame, ServerFrame } from '../sdk/src/protocol.ts'
 import type { Store } from '../store/index.ts'
 import { verifyToken } from './auth.ts'
+import { ClockSkew } from './clock-skew.ts'
 import type { Config } from './config.ts'
 import { deriveSecond } from './derive.ts'
 import type { Snapshot } from './derive.ts'
@@ -80,6 +81,9 @@ export class ClientSession implements Attached {
   private welcomed = false
   private unstoredBytes = 0
   private key: string | undefined
+  /** This connection's peers row (without its clock skew), once hello is accepted. */
+  private peer: Record<string, unknown> | undefined
+  private readonly clock = new ClockSkew()
 
   constructor(
     private readonly deps: SessionDeps,
@@ -168,29 +172,20 @@ export class ClientSession implements Attached {
     const ua = parseUserAgent(frame.ua ?? '')
     const meta: Record<string, string> = {}
     for (const [k, v] of Object.entries(frame.meta ?? {})) meta[k] = String(v)
-    // The peer row is metadata: it is written with the next batch but gates no ack.
-    void this.deps.ingest
-      .add(
-        {
-          peers: [
-            {
-              app_id: id.app,
-              session_id: id.session,
-              peer_id: id.peer,
-              user_id: frame.user ?? '',
-              sdk_version: frame.sdk,
-              user_agent: frame.ua ?? '',
-              browser: ua.browser,
-              os: ua.os,
-              metadata: meta,
-              remote_addr: config.maskIps ? maskIp(this.client.ip) : this.client.ip,
-              connected_at: Date.now(),
-            },
-          ],
-        },
-        0,
-      )
-      .catch(() => {})
+    this.peer = {
+      app_id: id.app,
+      session_id: id.session,
+      peer_id: id.peer,
+      user_id: frame.user ?? '',
+      sdk_version: frame.sdk,
+      user_agent: frame.ua ?? '',
+      browser: ua.browser,
+      os: ua.os,
+      metadata: meta,
+      remote_addr: config.maskIps ? maskIp(this.client.ip) : this.client.ip,
+      connected_at: Date.now(),
+    }
+    this.writePeer(null)
     this.welcomed = true
     this.out.send({
       t: 'welcome',
@@ -239,6 +234,10 @@ export class ClientSession implements Attached {
       this.channels.set(frame.pc, ch)
     }
     const isStats = frame.t === 'stats'
+    if (isStats) {
+      const skew = this.clock.observe(frame.ts, Date.now())
+      if (skew !== undefined) this.writePeer(skew)
+    }
 
     if (frame.seq <= ch.stored) {
       // Already stored (a resend after reconnect). A keyframe still primes the decoder so the deltas
@@ -315,8 +314,12 @@ export class ClientSession implements Attached {
     this.out.send({ t: 'error', code, message: msg, ...(frame ? { pc: frame.pc, seq: frame.seq } : {}) })
   }
 
-  /** Stops acks after the socket is gone. */
+  /** Stops acks after the socket is gone; stores a clock skew not stored yet (unless evicted). */
   dispose(): void {
+    if (!this.closed) {
+      const skew = this.clock.due()
+      if (skew !== undefined) this.writePeer(skew)
+    }
     this.closed = true
     if (this.id && this.client.live) this.deps.registry.detach(this)
   }
@@ -326,6 +329,16 @@ export class ClientSession implements Attached {
     const out: Record<string, number> = {}
     for (const [pc, ch] of this.channels) if (ch.stored > 0) out[pc] = ch.stored
     return out
+  }
+
+  /**
+   * Writes this connection's peers row with `clockSkewMs` (clock-skew.ts). The row is metadata: it goes
+   * with the next batch but gates no ack. A later row of the same connection (same `connected_at`, the
+   * ReplacingMergeTree version) replaces it on merge; readers take the latest non-null skew.
+   */
+  private writePeer(clockSkewMs: number | null): void {
+    if (!this.peer) return
+    void this.deps.ingest.add({ peers: [{ ...this.peer, clock_skew_ms: clockSkewMs }] }, 0).catch(() => {})
   }
 
   private decode(ch: Channel, frame: ChannelFrame & { t: 'stats' }): ReturnType<typeof deriveSecond> {

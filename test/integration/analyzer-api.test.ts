@@ -111,7 +111,11 @@ describe('analyzer scheduling', () => {
     // Both peers of `freeze` say goodbye on the monitor channel: finalised at the next pass.
     clock += 2000
     for (const peer of ['a', 'b']) {
-      const f = await openFeeder(h.streamUrl, { app: 'demo', session: 'freeze', peer })
+      // The hello a reconnecting SDK sends: the same as before. `peers` keeps one row per session and
+      // peer once merged (ReplacingMergeTree), the latest hello's, so a bare hello would erase the
+      // browser and tags of the first one.
+      const again = { ua: peer === 'a' ? CHROME : FIREFOX, meta: { variant: 'freeze' } }
+      const f = await openFeeder(h.streamUrl, { app: 'demo', session: 'freeze', peer, ...again })
       f.event('_', 'bye', { reason: 'hangup' }, lastTs + 500)
       await f.close()
     }

@@ -1,7 +1,8 @@
 // The analyzer's HTTP API (analyzer/api.ts) as the browser calls it. Response shapes are the analyzer's
 // own types (type-only imports, erased from the bundle), so an API change that breaks the view fails
 // the type check.
-import type { Score, PeerAnalysis, StreamAnalysis, Aggregates, Outcome } from '../../../analyzer/analyze.ts'
+import type { Score, StreamAnalysis, Aggregates, Outcome } from '../../../analyzer/analyze.ts'
+import type { PeerJson } from '../../../analyzer/detail.ts'
 import type { Issue } from '../../../analyzer/issues.ts'
 import type { SessionSummary, StreamSeriesJson } from '../../../analyzer/read.ts'
 
@@ -33,7 +34,7 @@ export interface SessionDetail extends Outcome {
   endedAt: string
   durationS: number
   score: Score
-  peers: PeerAnalysis[]
+  peers: PeerJson[]
   streams: Array<
     Omit<StreamAnalysis, 'aggregates'> & { aggregates: Omit<Aggregates, 'started_at' | 'ended_at'> }
   >

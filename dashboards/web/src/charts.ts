@@ -21,18 +21,45 @@ export const BAND_COLOR = {
 
 export interface Line {
   label: string
-  /** Epoch ms of each point. */
+  /** Epoch ms of each point: bucket starts on whole seconds, as the session detail API returns them. */
   t: number[]
   v: Array<number | null>
 }
 
-/** Puts lines with different timestamps on one x axis (seconds), null where a line has no point. */
-export function align(lines: readonly Line[]): uPlot.AlignedData {
-  const xs = [...new Set(lines.flatMap((l) => l.t))].sort((a, b) => a - b)
+// Beyond this many buckets the axis holds only the times some line has (a session whose peers' clocks
+// are days apart would otherwise allocate an array per second in between).
+const MAX_AXIS_POINTS = 50_000
+
+/**
+ * Joins lines on one x axis (seconds): every `stepS` seconds from the first bucket to the last, each
+ * line null where it has no point, so a second without data breaks its line (spanGaps is off) and a
+ * second with data never does. Times are floored to the step, for any input not already bucketed.
+ */
+export function align(lines: readonly Line[], stepS = 1): uPlot.AlignedData {
+  const step = Math.max(1, stepS) * 1000
+  const bucket = (t: number): number => Math.floor(t / step) * step
+  let lo = Infinity
+  let hi = -Infinity
+  for (const l of lines)
+    for (const t of l.t) {
+      lo = Math.min(lo, bucket(t))
+      hi = Math.max(hi, bucket(t))
+    }
+  const xs =
+    hi < lo
+      ? []
+      : (hi - lo) / step < MAX_AXIS_POINTS
+        ? Array.from({ length: (hi - lo) / step + 1 }, (_x, i) => lo + i * step)
+        : [...new Set(lines.flatMap((l) => l.t.map(bucket)))].sort((a, b) => a - b)
   const index = new Map(xs.map((x, i) => [x, i]))
   const ys = lines.map((l) => {
     const col: Array<number | null> = new Array<number | null>(xs.length).fill(null)
-    l.t.forEach((t, i) => (col[index.get(t) as number] = l.v[i] ?? null))
+    l.t.forEach((t, i) => {
+      const v = l.v[i]
+      const k = index.get(bucket(t)) as number
+      // Two points in one bucket (unbucketed input): keep the first value that is known.
+      if (v !== null && v !== undefined && col[k] === null) col[k] = v
+    })
     return col
   })
   return [xs.map((x) => x / 1000), ...ys] as uPlot.AlignedData
@@ -47,8 +74,9 @@ function issueBands(issues: readonly IssueJson[]): uPlot.Plugin {
           const { ctx, bbox } = u
           ctx.save()
           for (const i of issues) {
-            const x0 = u.valToPos(Date.parse(i.start) / 1000, 'x', true)
-            const x1 = u.valToPos(Date.parse(i.end) / 1000 + 1, 'x', true)
+            // On the whole seconds the series are drawn on.
+            const x0 = u.valToPos(Math.floor(Date.parse(i.start) / 1000), 'x', true)
+            const x1 = u.valToPos(Math.floor(Date.parse(i.end) / 1000) + 1, 'x', true)
             const left = Math.max(bbox.left, Math.min(x0, x1))
             const right = Math.min(bbox.left + bbox.width, Math.max(x0, x1))
             if (right <= left) continue
@@ -76,9 +104,14 @@ export interface TimeChartOptions {
   max?: number
   width: number
   height?: number
+  /** Seconds between points (the API's series.stepS). */
+  stepS?: number
 }
 
-/** A time-series chart of `lines` in `el`. */
+/**
+ * A time-series chart of `lines` in `el`. The uPlot instance is also left on `el.uplot`, for a look at
+ * the drawn data (`el.uplot.data`) from the console or a browser test.
+ */
 export function timeChart(el: HTMLElement, lines: readonly Line[], o: TimeChartOptions): uPlot {
   const fmt = o.format ?? ((v: number) => `${+v.toPrecision(3)}`)
   const opts: uPlot.Options = {
@@ -113,7 +146,9 @@ export function timeChart(el: HTMLElement, lines: readonly Line[], o: TimeChartO
     ],
     plugins: o.issues?.length ? [issueBands(o.issues)] : [],
   }
-  return new uPlot(opts, align(lines), el)
+  const u = new uPlot(opts, align(lines, o.stepS), el)
+  Object.defineProperty(el, 'uplot', { value: u, configurable: true })
+  return u
 }
 
 /** A bar chart of sessions per score band (0–1 … 9–10), bars coloured poor / fair / good. */

@@ -29,3 +29,11 @@ export const when = (iso: string): string => {
 export const clock = (iso: string): string => new Date(iso).toLocaleTimeString()
 
 export const percent = (v: number): string => `${+(v * 100).toPrecision(3)}%`
+
+/** A clock skew (ms, peer minus collector): `+5.00 s`, `−437 ms`, `0 ms`, or a dash when unknown. */
+export const skew = (ms: number | null | undefined): string => {
+  if (ms === null || ms === undefined) return '–'
+  const sign = ms > 0 ? '+' : ms < 0 ? '−' : ''
+  const a = Math.abs(ms)
+  return a >= 1000 ? `${sign}${(a / 1000).toFixed(2)} s` : `${sign}${Math.round(a)} ms`
+}

@@ -6,7 +6,7 @@ import type { IssueJson, SessionDetail, StreamSeriesJson } from './api.ts'
 import { BAND_COLOR, timeChart } from './charts.ts'
 import type { Line } from './charts.ts'
 import { h, replace } from './dom.ts'
-import { clock, duration, outcomeLabel, score, scoreClass, when } from './format.ts'
+import { clock, duration, outcomeLabel, score, scoreClass, skew, when } from './format.ts'
 
 interface ChartSpec {
   title: string
@@ -90,6 +90,7 @@ function charts(d: SessionDetail, width: number): HTMLElement[] {
         min: spec.min,
         max: spec.max,
         width,
+        stepS: series.stepS,
       }),
     )
   }
@@ -193,7 +194,9 @@ function peers(d: SessionDetail): HTMLElement {
       h(
         'tr',
         {},
-        ...['peer', 'user', 'browser', 'OS', 'SDK', 'score', 'MOS', 'video'].map((c) => h('th', {}, c)),
+        ...['peer', 'user', 'browser', 'OS', 'SDK', 'clock', 'score', 'MOS', 'video'].map((c) =>
+          h('th', {}, c),
+        ),
       ),
     ),
     h(
@@ -208,6 +211,16 @@ function peers(d: SessionDetail): HTMLElement {
           h('td', {}, p.browser),
           h('td', {}, p.os),
           h('td', {}, p.sdk),
+          h(
+            'td',
+            {
+              class: 'num clock',
+              title:
+                'Clock of this peer minus the collector’s, from its stats times against their arrival: ' +
+                'short of the truth by about one one-way network delay. Its series are on its own clock.',
+            },
+            skew(p.clockSkewMs),
+          ),
           p.outcome === 'ok'
             ? h(
                 'td',
@@ -220,6 +233,22 @@ function peers(d: SessionDetail): HTMLElement {
         ),
       ),
     ),
+  )
+}
+
+// A clock off by less than this is within a chart's one-second resolution.
+const NOTABLE_SKEW_MS = 1000
+
+/** A note naming the peers whose clocks are off by a second or more: their lines are shifted as much. */
+function clockNote(d: SessionDetail): HTMLElement | null {
+  const off = d.peers.filter((p) => p.clockSkewMs !== null && Math.abs(p.clockSkewMs) >= NOTABLE_SKEW_MS)
+  if (off.length === 0) return null
+  return h(
+    'p',
+    { class: 'hint clock-note' },
+    'Times are each peer’s own clock: ',
+    off.map((p) => `${p.peer} reads ${skew(p.clockSkewMs)} against the collector`).join(', '),
+    ', so its lines are drawn that much later (earlier when negative).',
   )
 }
 
@@ -242,6 +271,7 @@ export async function sessionView(root: HTMLElement, app: string, id: string): P
     h('h2', {}, 'Issues'),
     issueList(d.issues),
     h('h2', {}, 'Per second'),
+    clockNote(d),
     h('div', { class: 'charts' }, ...charts(d, width)),
     h('h2', {}, 'Peers'),
     peers(d),
