@@ -9,6 +9,7 @@ const realtime = [
   'test/integration/sdk-resilience.test.ts',
   'test/integration/analyzer-wrtc.test.ts',
   'test/integration/faults-*.test.ts',
+  'test/integration/security-amplification.test.ts',
   'test/fuzz/**/*.test.ts',
   'test/e2e/**/*.test.ts',
 ]

@@ -25,6 +25,8 @@ export interface Config {
   batchMaxRows: number
   batchMaxDelayMs: number
   maxFrameBytes: number
+  /** Largest message (after inflation) before the hello is accepted: the hello itself is a few KiB. */
+  maxHelloBytes: number
   maxFramesPerSecond: number
   maxPcsPerConnection: number
   maxConnectionsPerIp: number
@@ -179,6 +181,18 @@ export function loadConfig(env: Env): Config {
   }
   const host = env.HOST || '127.0.0.1'
   const maxFrameBytes = int(env, 'RTCPULSE_MAX_FRAME_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024)
+  const maxHelloBytes = int(
+    env,
+    'RTCPULSE_MAX_HELLO_BYTES',
+    Math.min(16 * 1024, maxFrameBytes),
+    1024,
+    16 * 1024 * 1024,
+  )
+  if (maxHelloBytes > maxFrameBytes) {
+    throw new ConfigError(
+      `RTCPULSE_MAX_HELLO_BYTES=${maxHelloBytes} is invalid: it must be at most RTCPULSE_MAX_FRAME_BYTES (${maxFrameBytes})`,
+    )
+  }
   const maxBufferedBytes = int(env, 'RTCPULSE_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 1024, 2 ** 31)
   if (maxBufferedBytes < maxFrameBytes) {
     throw new ConfigError(
@@ -201,6 +215,7 @@ export function loadConfig(env: Env): Config {
     batchMaxRows: int(env, 'RTCPULSE_BATCH_ROWS', 20_000, 1, 1_000_000),
     batchMaxDelayMs: int(env, 'RTCPULSE_BATCH_MS', 100, 1, 60_000),
     maxFrameBytes,
+    maxHelloBytes,
     maxFramesPerSecond: int(env, 'RTCPULSE_MAX_FRAMES_PER_SECOND', 50, 1, 100_000),
     maxPcsPerConnection: int(env, 'RTCPULSE_MAX_PCS', 32, 1, 10_000),
     maxConnectionsPerIp: int(env, 'RTCPULSE_MAX_CONNECTIONS_PER_IP', 1000, 1, 1_000_000),
@@ -239,6 +254,11 @@ export const CONFIG_VARS: ReadonlyArray<[name: string, def: string, meaning: str
   ['RTCPULSE_BATCH_ROWS', '20000', 'rows that trigger a batch write'],
   ['RTCPULSE_BATCH_MS', '100', 'longest a row waits before its batch is written (ms), under load too'],
   ['RTCPULSE_MAX_FRAME_BYTES', '262144', 'largest accepted frame; larger closes with 1009'],
+  [
+    'RTCPULSE_MAX_HELLO_BYTES',
+    '16384',
+    'largest message (inflated) before the hello is accepted; larger closes with 1009',
+  ],
   ['RTCPULSE_MAX_FRAMES_PER_SECOND', '50', 'frames per second per connection; more closes with 4029'],
   ['RTCPULSE_MAX_PCS', '32', 'peer connections per monitor connection'],
   ['RTCPULSE_MAX_CONNECTIONS_PER_IP', '1000', 'concurrent streams per client IP; more closes with 4029'],

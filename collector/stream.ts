@@ -7,6 +7,7 @@ import { CloseCode } from '../sdk/src/protocol.ts'
 import type { ServerFrame } from '../sdk/src/protocol.ts'
 import type { Config } from './config.ts'
 import { installOneTripInflate } from './inflate.ts'
+import { setMessageLimit } from './message-limit.ts'
 import { parseClientFrame } from './protocol.ts'
 import { ClientSession } from './session.ts'
 import type { SessionDeps } from './session.ts'
@@ -28,6 +29,7 @@ export interface StreamOptions extends SessionDeps {
       | 'maxSendBufferBytes'
       | 'pingIntervalMs'
       | 'helloTimeoutMs'
+      | 'maxHelloBytes'
     >
 }
 
@@ -105,6 +107,9 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
 
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
     const ip = ipOf(req)
+    // Until the hello is accepted, a message may be a hello and nothing bigger: an unauthenticated
+    // socket cannot make the collector inflate more than maxHelloBytes (maxFrameBytes after welcome).
+    if (!setMessageLimit(ws, config.maxHelloBytes)) log.warn('cannot lower the message limit before hello')
     let tokenKey: string | undefined
     let closing = false
     let helloState: 'none' | 'pending' | 'done' = 'none'
@@ -199,6 +204,7 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
           (ok) => {
             if (!ok || closing) return
             helloState = 'done'
+            setMessageLimit(ws, config.maxFrameBytes)
             queuedBytes = 0
             for (const t of queued.splice(0)) if (!closing) safely(t)
           },
