@@ -176,9 +176,15 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
       const parsed = parseClientFrame(text)
       if (!parsed.ok) {
         metrics.rejected.inc({ reason: parsed.code })
+        if (helloState === 'none') {
+          // The first frame must be a valid hello; one that is not cannot become one, so the socket is
+          // closed at once (1008, final for the SDK) rather than held open until the hello timeout.
+          session.fail(parsed.code, `hello refused: ${parsed.message}`)
+          close(CloseCode.policy, 'hello refused')
+          return
+        }
         session.fail(parsed.code, parsed.message)
-        if (parsed.code === 'unsupported_version') close(CloseCode.policy, 'unsupported protocol version')
-        else if (++errors > MAX_ERRORS) close(CloseCode.policy, 'too many invalid frames')
+        if (++errors > MAX_ERRORS) close(CloseCode.policy, 'too many invalid frames')
         return
       }
       const frame = parsed.frame

@@ -40,6 +40,7 @@ export function backoff(attempt: number, random = Math.random, baseMs = 500, max
 
 // Close codes that say retrying cannot help (DESIGN.md invariant 2; CloseCode in protocol.ts).
 const FINAL: Record<number, string> = {
+  1007: 'bad_frame',
   1008: 'policy',
   1009: 'frame_too_large',
   4001: 'unauthenticated',
