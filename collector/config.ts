@@ -27,6 +27,8 @@ export interface Config {
   maxFrameBytes: number
   /** Largest message (after inflation) before the hello is accepted: the hello itself is a few KiB. */
   maxHelloBytes: number
+  /** Largest `POST /v1/ingest` body, read with or without Content-Length; larger answers 413. */
+  maxIngestBytes: number
   maxFramesPerSecond: number
   maxPcsPerConnection: number
   maxConnectionsPerIp: number
@@ -193,6 +195,18 @@ export function loadConfig(env: Env): Config {
       `RTCPULSE_MAX_HELLO_BYTES=${maxHelloBytes} is invalid: it must be at most RTCPULSE_MAX_FRAME_BYTES (${maxFrameBytes})`,
     )
   }
+  const maxIngestBytes = int(
+    env,
+    'RTCPULSE_MAX_INGEST_BYTES',
+    Math.max(1024 * 1024, maxFrameBytes + maxHelloBytes),
+    2048,
+    2 ** 30,
+  )
+  if (maxIngestBytes < maxFrameBytes + maxHelloBytes) {
+    throw new ConfigError(
+      `RTCPULSE_MAX_INGEST_BYTES=${maxIngestBytes} is invalid: it must hold a hello and a frame, at least RTCPULSE_MAX_FRAME_BYTES + RTCPULSE_MAX_HELLO_BYTES (${maxFrameBytes + maxHelloBytes})`,
+    )
+  }
   const maxBufferedBytes = int(env, 'RTCPULSE_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 1024, 2 ** 31)
   if (maxBufferedBytes < maxFrameBytes) {
     throw new ConfigError(
@@ -216,6 +230,7 @@ export function loadConfig(env: Env): Config {
     batchMaxDelayMs: int(env, 'RTCPULSE_BATCH_MS', 100, 1, 60_000),
     maxFrameBytes,
     maxHelloBytes,
+    maxIngestBytes,
     maxFramesPerSecond: int(env, 'RTCPULSE_MAX_FRAMES_PER_SECOND', 50, 1, 100_000),
     maxPcsPerConnection: int(env, 'RTCPULSE_MAX_PCS', 32, 1, 10_000),
     maxConnectionsPerIp: int(env, 'RTCPULSE_MAX_CONNECTIONS_PER_IP', 1000, 1, 1_000_000),
@@ -259,6 +274,7 @@ export const CONFIG_VARS: ReadonlyArray<[name: string, def: string, meaning: str
     '16384',
     'largest message (inflated) before the hello is accepted; larger closes with 1009',
   ],
+  ['RTCPULSE_MAX_INGEST_BYTES', '1048576', 'largest POST /v1/ingest body (chunked too); larger answers 413'],
   ['RTCPULSE_MAX_FRAMES_PER_SECOND', '50', 'frames per second per connection; more closes with 4029'],
   ['RTCPULSE_MAX_PCS', '32', 'peer connections per monitor connection'],
   ['RTCPULSE_MAX_CONNECTIONS_PER_IP', '1000', 'concurrent streams per client IP; more closes with 4029'],
