@@ -20,6 +20,8 @@ export interface Config {
   /** Insecure development mode: no tokens required. */
   dev: boolean
   keys: SigningKey[]
+  /** Longest token lifetime accepted (exp − iat, or exp − now without iat), seconds. */
+  maxTokenTtlS: number
   /** Browser origins allowed per app (`*` allows any); empty means origins are not checked. */
   allowedOrigins: Map<string, string[]>
   batchMaxRows: number
@@ -225,6 +227,7 @@ export function loadConfig(env: Env): Config {
     logLevel,
     dev,
     keys,
+    maxTokenTtlS: int(env, 'RTCPULSE_MAX_TOKEN_TTL_S', 86_400, 60, 31_536_000),
     allowedOrigins: parseOrigins(env.RTCPULSE_ALLOWED_ORIGINS),
     batchMaxRows: int(env, 'RTCPULSE_BATCH_ROWS', 20_000, 1, 1_000_000),
     batchMaxDelayMs: int(env, 'RTCPULSE_BATCH_MS', 100, 1, 60_000),
@@ -261,6 +264,11 @@ export const CONFIG_VARS: ReadonlyArray<[name: string, def: string, meaning: str
   ['LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent'],
   ['RTCPULSE_DEV', 'false', 'insecure development mode: accept streams without a token (--dev)'],
   ['RTCPULSE_KEYS', '(unset)', 'token signing keys, kid:app:secret,… (required unless --dev)'],
+  [
+    'RTCPULSE_MAX_TOKEN_TTL_S',
+    '86400',
+    'longest token lifetime accepted (exp − iat, seconds); longer tokens are refused with 4001',
+  ],
   [
     'RTCPULSE_ALLOWED_ORIGINS',
     '(unset)',

@@ -30,6 +30,7 @@ export interface SessionDeps {
     Config,
     | 'dev'
     | 'keys'
+    | 'maxTokenTtlS'
     | 'allowedOrigins'
     | 'maxPcsPerConnection'
     | 'maxFrameBytes'

@@ -167,6 +167,7 @@ export class MemoryCollector {
         maskIps: false,
         dev: true,
         keys: [],
+        maxTokenTtlS: 86_400,
         allowedOrigins: new Map(),
         maxPcsPerConnection: 32,
         maxFrameBytes: 256 * 1024,

@@ -1,7 +1,11 @@
 // Guards invariant 2 at the door: a hello the collector refuses gets an error frame (when it could be
 // read) and the socket is closed at once with a code the SDK treats as final (sdk/PROTOCOL.md), never
-// left open until the 10 s hello timeout and its retryable 1013.
+// left open until the 10 s hello timeout and its retryable 1013. A token that outlives
+// RTCPULSE_MAX_TOKEN_TTL_S is one of them.
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { verifyToken } from '../../collector/auth.ts'
 import { mintToken } from '../../collector/auth.ts'
 import type { ErrorCode } from '../../sdk/src/protocol.ts'
 import { guid, startTestCollector } from '../helpers/collector.ts'
@@ -41,6 +45,12 @@ const cases: [string, () => unknown, number, ErrorCode | undefined][] = [
   ['not JSON', () => '{"t":"hello",', 1008, 'bad_json'],
   ['a bad token', () => helloFor(guid(), { token: forged() }), 4001, 'unauthenticated'],
   ['no token', () => helloFor(guid()), 4001, 'unauthenticated'],
+  [
+    'a token valid for 100 years',
+    () => helloFor(guid(), { token: mintToken(key, {}, 100 * 365 * 86_400) }),
+    4001,
+    'unauthenticated',
+  ],
   // Over RTCPULSE_MAX_HELLO_BYTES (16 KiB): ws refuses the message before it is read (no error frame).
   ['a 100 kB token', () => helloFor(guid(), { token: 'x'.repeat(100_000) }), 1009, undefined],
 ]
@@ -57,6 +67,8 @@ describe('refused hello', () => {
       expect(ms).toBeLessThan(1000)
       if (error) expect(client.received).toMatchObject([{ t: 'error', code: error }])
       else expect(client.received).toEqual([])
+      if (what.includes('100 years'))
+        expect(closed.reason).toMatch(/lifetime is over the collector's maximum of 86400 s/)
     })
   }
 
@@ -65,5 +77,33 @@ describe('refused hello', () => {
     client.send(helloFor(guid(), { token: good() }))
     await client.waitFor((f) => f.t === 'welcome')
     client.close()
+  })
+})
+
+describe('rtcpulse token', () => {
+  const cli = (...args: string[]): ReturnType<typeof spawnSync> =>
+    spawnSync(process.execPath, ['bin/rtcpulse.js', 'token', '--app', 'demo', ...args], {
+      cwd: fileURLToPath(new URL('../../', import.meta.url)),
+      env: {
+        ...process.env,
+        RTCPULSE_KEYS: `${key.kid}:${key.app}:${key.secret}`,
+        RTCPULSE_MAX_TOKEN_TTL_S: '7200',
+      },
+      encoding: 'utf8',
+    })
+
+  it('refuses a --ttl over RTCPULSE_MAX_TOKEN_TTL_S', () => {
+    const r = cli('--ttl', '7201')
+    expect(r.status).not.toBe(0)
+    expect(String(r.stderr)).toMatch(/--ttl 7201 is invalid: expected whole seconds from 1 to 7200/)
+  })
+
+  it('mints a token the collector accepts at the cap', () => {
+    const r = cli('--ttl', '7200')
+    expect(r.status).toBe(0)
+    const token = String(r.stdout).trim()
+    expect(
+      verifyToken(token, { app: 'demo', session: 's' }, { keys: [key], dev: false, maxTokenTtlS: 7200 }),
+    ).toMatchObject({ ok: true })
   })
 })
