@@ -258,7 +258,8 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
       if (isBinary) {
         metrics.rejected.inc({ reason: 'bad_frame' })
         session.fail('bad_frame', 'frames are JSON text')
-        if (++errors > MAX_ERRORS) close(CloseCode.policy, 'too many invalid frames')
+        if (helloState === 'none') close(CloseCode.policy, 'hello refused')
+        else if (++errors > MAX_ERRORS) close(CloseCode.policy, 'too many invalid frames')
         return
       }
       if (ingest.overloaded) {

@@ -43,6 +43,12 @@ const cases: [string, () => unknown, number, ErrorCode | undefined][] = [
   ['a 10 kB token', () => helloFor(guid(), { token: 'x'.repeat(10_000) }), 1008, 'bad_frame'],
   ['an unsupported version', () => helloFor(guid(), { token: good(), v: 2 }), 1008, 'unsupported_version'],
   ['not JSON', () => '{"t":"hello",', 1008, 'bad_json'],
+  [
+    'a binary message',
+    () => Buffer.from(JSON.stringify(helloFor(guid(), { token: good() }))),
+    1008,
+    'bad_frame',
+  ],
   ['a bad token', () => helloFor(guid(), { token: forged() }), 4001, 'unauthenticated'],
   ['no token', () => helloFor(guid()), 4001, 'unauthenticated'],
   [
@@ -60,7 +66,9 @@ describe('refused hello', () => {
     it(`closes a hello with ${what} within a second (${code})`, async () => {
       const client = await connect(c.streamUrl)
       const sent = performance.now()
-      client.send(frame() as object)
+      const f = frame()
+      if (Buffer.isBuffer(f)) client.ws.send(f)
+      else client.send(f as object)
       const closed = await client.closed
       const ms = performance.now() - sent
       expect(closed.code).toBe(code)
