@@ -10,6 +10,7 @@ const realtime = [
   'test/integration/analyzer-wrtc.test.ts',
   'test/integration/analyzer-failed.test.ts',
   'test/integration/faults-*.test.ts',
+  'test/integration/security-amplification.test.ts',
   'test/fuzz/**/*.test.ts',
   'test/e2e/**/*.test.ts',
 ]

@@ -14,6 +14,7 @@ const USAGE = `usage: rtcpulse <command> [options]
 commands:
   start            run the collector (and the analyzer) on the embedded store or CLICKHOUSE_URL
   token            mint a stream token: rtcpulse token --app APP [--session ID] [--ttl SECONDS]
+                   (--ttl: 3600 by default, at most RTCPULSE_MAX_TOKEN_TTL_S, 86400 by default)
   delete           delete stored data: rtcpulse delete --app APP (--session ID | --user ID)
                    (embedded store: stop the collector first, or use DELETE /api/v1/sessions/:id)
   analyze FILE     score a chrome://webrtc-internals dump offline
@@ -88,6 +89,12 @@ function token(args: string[]): void {
   if (!values.app || !key)
     throw new ConfigError(`no key in RTCPULSE_KEYS for app ${values.app ?? '(give --app)'}`)
   const ttl = values.ttl ? Number(values.ttl) : 3600
+  // A token the collector would refuse is better refused here (RTCPULSE_MAX_TOKEN_TTL_S, same env).
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > config.maxTokenTtlS) {
+    throw new ConfigError(
+      `--ttl ${values.ttl ?? ''} is invalid: expected whole seconds from 1 to ${config.maxTokenTtlS} (RTCPULSE_MAX_TOKEN_TTL_S)`,
+    )
+  }
   process.stdout.write(mintToken(key, values.session ? { sess: values.session } : {}, ttl) + '\n')
 }
 

@@ -2,13 +2,17 @@
 // for clients that cannot open a WebSocket, and whatever the analyzer and web view mount.
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { Hono } from 'hono'
+import type { Context } from 'hono'
+import type { BlankEnv } from 'hono/types'
+import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import type { Logger } from 'pino'
-import type { ServerFrame } from '../sdk/src/protocol.ts'
+import type { ChannelFrame, HelloFrame, ServerFrame } from '../sdk/src/protocol.ts'
 import type { Store } from '../store/index.ts'
 import { mountAdmin } from './admin.ts'
 import type { Config } from './config.ts'
+import { Gate } from './gate.ts'
 import type { Ingest } from './ingest.ts'
 import { parseIngestRequest } from './protocol.ts'
 import type { SessionRegistry } from './registry.ts'
@@ -26,6 +30,15 @@ export interface AppDeps {
   metrics: CollectorMetrics
   /** Further routes (analyzer API, web view), mounted after the collector's own. */
   mount?: ReadonlyArray<(app: Hono) => void>
+}
+
+// Ingest bodies read and parsed at once (the rest wait, unread, in their sockets).
+const READERS = 8
+
+/** A parsed ingest body, each frame with its JSON as stored. */
+interface IngestRequest {
+  hello: HelloFrame
+  frames: { frame: ChannelFrame; text: string; dropped?: string }[]
 }
 
 /** Builds the HTTP app. No I/O happens until a request arrives. */
@@ -113,19 +126,68 @@ export function createApp(deps: AppDeps): Hono {
     c.text(metrics.registry.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }),
   )
 
-  // HTTPS fallback and sendBeacon target: one hello and a run of frames per request (sdk/PROTOCOL.md).
-  app.post('/v1/ingest', async (c) => {
-    const text = await c.req.text()
-    if (text.length > config.maxFrameBytes * 16)
-      throw new HTTPException(413, { message: 'request too large' })
+  // Request bodies are read before their hello is authenticated: each is bounded (hono's bodyLimit
+  // counts the bytes of a chunked body as they arrive, and stops at the limit), and only a few are read
+  // and parsed at once, so unauthenticated posts hold at most READERS × maxIngestBytes.
+  const tooLarge = `request body over ${config.maxIngestBytes} bytes`
+  const limit = bodyLimit({
+    maxSize: config.maxIngestBytes,
+    onError: (c) => {
+      metrics.rejected.inc({ reason: 'body_too_large' })
+      return c.json({ error: tooLarge, code: 'frame_too_large' }, 413)
+    },
+  })
+  const readers = new Gate(READERS, 1024)
+
+  /** Reads, bounds and parses an ingest body: the request, or the answer that refuses it. */
+  const readIngest = async (
+    c: Context<BlankEnv, string>,
+  ): Promise<{ ok: true; req: IngestRequest } | { ok: false; res: Response }> => {
+    if (!(await readers.acquire())) return { ok: false, res: c.json({ error: 'collector overloaded' }, 503) }
+    let text: string | undefined
+    try {
+      const refused = await limit(c, async () => {
+        text = await c.req.text()
+      })
+      if (refused) return { ok: false, res: refused }
+    } finally {
+      readers.release()
+    }
     let body: unknown
     try {
-      body = JSON.parse(text)
+      body = JSON.parse(text ?? '')
     } catch {
       throw new HTTPException(400, { message: 'body is not JSON' })
     }
     const parsed = parseIngestRequest(body)
     if (!parsed.ok) throw new HTTPException(400, { message: parsed.message })
+    // The stream's per-message limits, per frame: a hello is at most maxHelloBytes, a frame maxFrameBytes.
+    const helloBytes = Buffer.byteLength(JSON.stringify(parsed.hello))
+    if (helloBytes > config.maxHelloBytes) {
+      metrics.rejected.inc({ reason: 'frame_too_large' })
+      return {
+        ok: false,
+        res: c.json({ error: `hello is over ${config.maxHelloBytes} bytes`, code: 'frame_too_large' }, 413),
+      }
+    }
+    const frames: IngestRequest['frames'] = []
+    for (const [i, f] of parsed.frames.entries()) {
+      const text = JSON.stringify(f.frame)
+      if (Buffer.byteLength(text) > config.maxFrameBytes) {
+        metrics.rejected.inc({ reason: 'frame_too_large' })
+        const error = `frames.${i} is over ${config.maxFrameBytes} bytes`
+        return { ok: false, res: c.json({ error, code: 'frame_too_large' }, 413) }
+      }
+      frames.push({ ...f, text })
+    }
+    return { ok: true, req: { hello: parsed.hello, frames } }
+  }
+
+  // HTTPS fallback and sendBeacon target: one hello and a run of frames per request (sdk/PROTOCOL.md).
+  app.post('/v1/ingest', async (c) => {
+    const read = await readIngest(c)
+    if (!read.ok) return read.res
+    const parsed = read.req
     const errors: ServerFrame[] = []
     let closed: { code: number; reason: string } | undefined
     const ip = getConnInfo(c).remote.address ?? ''
@@ -145,10 +207,10 @@ export function createApp(deps: AppDeps): Hono {
     }
     const writes: Promise<void>[] = []
     let overloaded = false
-    for (const { frame, dropped } of parsed.frames) {
+    for (const { frame, text, dropped } of parsed.frames) {
       // Stop taking frames once the store is behind (memory stays bounded); the rest are not acked.
       if ((overloaded = ingest.overloaded)) break
-      const w = session.frame(frame, JSON.stringify(frame), dropped)
+      const w = session.frame(frame, text, dropped)
       if (w) writes.push(w)
     }
     const results = await Promise.allSettled(writes)

@@ -18,6 +18,9 @@ export type AuthResult =
 
 const b64url = (buf: Buffer | string): string => Buffer.from(buf).toString('base64url')
 
+/** Longest token lifetime accepted unless configured (RTCPULSE_MAX_TOKEN_TTL_S): one day. */
+export const DEFAULT_MAX_TOKEN_TTL_S = 86_400
+
 /** Mints a token for `claims` with `key` (HS256). `ttlSeconds` sets exp when claims.exp is absent. */
 export function mintToken(
   key: SigningKey,
@@ -33,13 +36,20 @@ export function mintToken(
 }
 
 /**
- * Checks a hello's token against the keys: signature, expiry (with `skewSeconds` leeway), the key's app,
- * and the session scope. In dev mode (no keys required) every hello is accepted. Never throws.
+ * Checks a hello's token against the keys: signature, expiry (with `skewSeconds` leeway), lifetime (at
+ * most `maxTokenTtlS`, default one day), the key's app, and the session scope. In dev mode (no keys
+ * required) every hello is accepted. Never throws.
  */
 export function verifyToken(
   token: string | undefined,
   hello: { app: string; session: string },
-  opts: { keys: readonly SigningKey[]; dev: boolean; now?: number; skewSeconds?: number },
+  opts: {
+    keys: readonly SigningKey[]
+    dev: boolean
+    now?: number
+    skewSeconds?: number
+    maxTokenTtlS?: number
+  },
 ): AuthResult {
   if (!token)
     return opts.dev ? { ok: true, claims: undefined } : { ok: false, code: 4001, reason: 'token required' }
@@ -63,8 +73,23 @@ export function verifyToken(
     return { ok: false, code: 4001, reason: 'bad signature' }
   }
   const now = opts.now ?? Math.floor(Date.now() / 1000)
-  if (typeof claims.exp !== 'number' || claims.exp + (opts.skewSeconds ?? 30) < now) {
+  const skew = opts.skewSeconds ?? 30
+  if (typeof claims.exp !== 'number' || claims.exp + skew < now) {
     return { ok: false, code: 4001, reason: 'token expired' }
+  }
+  // A stolen token is good until it expires, so lifetimes are capped: measured from iat, or from now
+  // when there is none. An iat in the future would stretch the window, so it is refused (RFC 7519 §4.1.6
+  // leaves iat's checking to the application).
+  const maxTtl = opts.maxTokenTtlS ?? DEFAULT_MAX_TOKEN_TTL_S
+  if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > now + skew)) {
+    return { ok: false, code: 4001, reason: 'token iat is not a past time' }
+  }
+  if (claims.exp - (claims.iat ?? now) > maxTtl + (claims.iat === undefined ? skew : 0)) {
+    return {
+      ok: false,
+      code: 4001,
+      reason: `token lifetime is over the collector's maximum of ${maxTtl} s (RTCPULSE_MAX_TOKEN_TTL_S)`,
+    }
   }
   // A key can only vouch for its own app, whatever the token claims.
   if (claims.app !== key.app || hello.app !== key.app) {

@@ -20,11 +20,17 @@ export interface Config {
   /** Insecure development mode: no tokens required. */
   dev: boolean
   keys: SigningKey[]
+  /** Longest token lifetime accepted (exp − iat, or exp − now without iat), seconds. */
+  maxTokenTtlS: number
   /** Browser origins allowed per app (`*` allows any); empty means origins are not checked. */
   allowedOrigins: Map<string, string[]>
   batchMaxRows: number
   batchMaxDelayMs: number
   maxFrameBytes: number
+  /** Largest message (after inflation) before the hello is accepted: the hello itself is a few KiB. */
+  maxHelloBytes: number
+  /** Largest `POST /v1/ingest` body, read with or without Content-Length; larger answers 413. */
+  maxIngestBytes: number
   maxFramesPerSecond: number
   maxPcsPerConnection: number
   maxConnectionsPerIp: number
@@ -179,6 +185,30 @@ export function loadConfig(env: Env): Config {
   }
   const host = env.HOST || '127.0.0.1'
   const maxFrameBytes = int(env, 'RTCPULSE_MAX_FRAME_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024)
+  const maxHelloBytes = int(
+    env,
+    'RTCPULSE_MAX_HELLO_BYTES',
+    Math.min(16 * 1024, maxFrameBytes),
+    1024,
+    16 * 1024 * 1024,
+  )
+  if (maxHelloBytes > maxFrameBytes) {
+    throw new ConfigError(
+      `RTCPULSE_MAX_HELLO_BYTES=${maxHelloBytes} is invalid: it must be at most RTCPULSE_MAX_FRAME_BYTES (${maxFrameBytes})`,
+    )
+  }
+  const maxIngestBytes = int(
+    env,
+    'RTCPULSE_MAX_INGEST_BYTES',
+    Math.max(1024 * 1024, maxFrameBytes + maxHelloBytes),
+    2048,
+    2 ** 30,
+  )
+  if (maxIngestBytes < maxFrameBytes + maxHelloBytes) {
+    throw new ConfigError(
+      `RTCPULSE_MAX_INGEST_BYTES=${maxIngestBytes} is invalid: it must hold a hello and a frame, at least RTCPULSE_MAX_FRAME_BYTES + RTCPULSE_MAX_HELLO_BYTES (${maxFrameBytes + maxHelloBytes})`,
+    )
+  }
   const maxBufferedBytes = int(env, 'RTCPULSE_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 1024, 2 ** 31)
   if (maxBufferedBytes < maxFrameBytes) {
     throw new ConfigError(
@@ -197,10 +227,13 @@ export function loadConfig(env: Env): Config {
     logLevel,
     dev,
     keys,
+    maxTokenTtlS: int(env, 'RTCPULSE_MAX_TOKEN_TTL_S', 86_400, 60, 31_536_000),
     allowedOrigins: parseOrigins(env.RTCPULSE_ALLOWED_ORIGINS),
     batchMaxRows: int(env, 'RTCPULSE_BATCH_ROWS', 20_000, 1, 1_000_000),
     batchMaxDelayMs: int(env, 'RTCPULSE_BATCH_MS', 100, 1, 60_000),
     maxFrameBytes,
+    maxHelloBytes,
+    maxIngestBytes,
     maxFramesPerSecond: int(env, 'RTCPULSE_MAX_FRAMES_PER_SECOND', 50, 1, 100_000),
     maxPcsPerConnection: int(env, 'RTCPULSE_MAX_PCS', 32, 1, 10_000),
     maxConnectionsPerIp: int(env, 'RTCPULSE_MAX_CONNECTIONS_PER_IP', 1000, 1, 1_000_000),
@@ -232,6 +265,11 @@ export const CONFIG_VARS: ReadonlyArray<[name: string, def: string, meaning: str
   ['RTCPULSE_DEV', 'false', 'insecure development mode: accept streams without a token (--dev)'],
   ['RTCPULSE_KEYS', '(unset)', 'token signing keys, kid:app:secret,… (required unless --dev)'],
   [
+    'RTCPULSE_MAX_TOKEN_TTL_S',
+    '86400',
+    'longest token lifetime accepted (exp − iat, seconds); longer tokens are refused with 4001',
+  ],
+  [
     'RTCPULSE_ALLOWED_ORIGINS',
     '(unset)',
     'browser origins per app: app=https://a.example,https://b.example;app2=*',
@@ -239,6 +277,12 @@ export const CONFIG_VARS: ReadonlyArray<[name: string, def: string, meaning: str
   ['RTCPULSE_BATCH_ROWS', '20000', 'rows that trigger a batch write'],
   ['RTCPULSE_BATCH_MS', '100', 'longest a row waits before its batch is written (ms), under load too'],
   ['RTCPULSE_MAX_FRAME_BYTES', '262144', 'largest accepted frame; larger closes with 1009'],
+  [
+    'RTCPULSE_MAX_HELLO_BYTES',
+    '16384',
+    'largest message (inflated) before the hello is accepted; larger closes with 1009',
+  ],
+  ['RTCPULSE_MAX_INGEST_BYTES', '1048576', 'largest POST /v1/ingest body (chunked too); larger answers 413'],
   ['RTCPULSE_MAX_FRAMES_PER_SECOND', '50', 'frames per second per connection; more closes with 4029'],
   ['RTCPULSE_MAX_PCS', '32', 'peer connections per monitor connection'],
   ['RTCPULSE_MAX_CONNECTIONS_PER_IP', '1000', 'concurrent streams per client IP; more closes with 4029'],

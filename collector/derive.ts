@@ -5,6 +5,7 @@
 // sample, Δt <= 0 or a counter that went down (a reset: new ssrc, ICE restart, track replaced) gives
 // null for that second, never a clamped zero. Field names follow W3C webrtc-stats (§7 RTP stats).
 import type { StatsObject, StatsState } from '../sdk/src/delta.ts'
+import { boundStream, boundTransport } from './plausible.ts'
 
 /** One row of `stream_seconds` without the identity columns. The one camelCase → snake_case mapping. */
 export interface StreamMetrics {
@@ -69,6 +70,8 @@ export interface Derived {
   streams: StreamMetrics[]
   transport: TransportMetrics | undefined
   snapshot: Snapshot
+  /** Columns whose value was physically implausible and was dropped (collector/plausible.ts), one per value. */
+  implausible: string[]
 }
 
 const SNAPSHOT_TYPES = new Set([
@@ -374,7 +377,8 @@ function transport(
 
 /**
  * Derives one second of metrics from the decoded `state` (report timestamp `ts`, ms) and the previous
- * second's snapshot. Never throws on odd input: unknown or missing fields become null columns.
+ * second's snapshot. Never throws on odd input: unknown or missing fields become null columns, and
+ * values beyond physical bounds become null too (listed in `implausible`).
  */
 export function deriveSecond(state: StatsState, ts: number, prev: Snapshot | undefined): Derived {
   const pairId = selectedPair(state)
@@ -391,9 +395,16 @@ export function deriveSecond(state: StatsState, ts: number, prev: Snapshot | und
     }
   }
   const merged = mergeSimulcast(streams)
-  for (const s of merged) fitStream(s)
-  if (tr) tr.interval_ms = key(tr.interval_ms, U32)
-  return { streams: merged, transport: tr, snapshot }
+  const implausible: string[] = []
+  for (const s of merged) {
+    boundStream(s, implausible)
+    fitStream(s)
+  }
+  if (tr) {
+    boundTransport(tr, implausible)
+    tr.interval_ms = key(tr.interval_ms, U32)
+  }
+  return { streams: merged, transport: tr, snapshot, implausible }
 }
 
 // Column ranges (store/migrations/001_init.sql). Clients send any number; one value outside its column's

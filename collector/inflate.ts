@@ -7,7 +7,10 @@
 // the same bytes inflate in one trip: 145 → 62 µs of CPU per message at 1,000 messages/s (`npm run bench
 // -- hotpath`). Everything else is ws's own behaviour: one inflater per socket with the context kept
 // between messages (reset on `client_no_context_takeover`), the negotiated window, the payload limit
-// (1009) and corrupt data (1007).
+// (1009) and corrupt data (1007). Like ws's `inflateOnData`, the limit is checked on every inflated chunk:
+// the moment a message's inflated bytes cross it, the inflater is closed and the message refused, so a
+// deflate bomb (a few hundred KiB on the wire, gigabytes inflated) costs at most the limit plus one
+// zlib chunk (16 KiB), never the whole inflated message.
 //
 // ws offers no hook for this, so the method is replaced on ws's PerMessageDeflate prototype. The
 // replacement is installed only on the ws version it was written against (checked by shape and version);
@@ -34,6 +37,8 @@ const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff])
 interface Pending {
   chunks: Buffer[]
   length: number
+  /** The socket's payload limit when the message started (0: none); read once, as ws does per message. */
+  max: number
   error: Error | undefined
   /** Answers ws once, whichever comes first: the write's callback or a zlib error. */
   finish: () => void
@@ -44,6 +49,13 @@ function onData(this: InflateRaw, chunk: Buffer): void {
   const p = pending.get(this)
   if (!p || p.error) return
   p.length += chunk.length
+  if (p.max > 0 && p.length > p.max) {
+    // Over the limit: drop what was inflated and answer now; finish() closes the inflater, so zlib
+    // stops at this chunk instead of inflating the rest of the message (ws's inflateOnData resets it).
+    p.chunks = []
+    p.finish()
+    return
+  }
   p.chunks.push(chunk)
 }
 
@@ -94,7 +106,13 @@ export function installOneTripInflate(): InflatePatch {
       }
       const z = inflate
       let answered = false
-      const p: Pending = { chunks: [], length: 0, error: undefined, finish: () => {} }
+      const p: Pending = {
+        chunks: [],
+        length: 0,
+        max: this._maxPayload,
+        error: undefined,
+        finish: () => {},
+      }
       p.finish = () => {
         if (answered) return
         answered = true
@@ -103,7 +121,7 @@ export function installOneTripInflate(): InflatePatch {
           callback(new Error('the inflate stream was closed while data was being processed'))
           return
         }
-        if (!p.error && this._maxPayload > 0 && p.length > this._maxPayload) {
+        if (!p.error && p.max > 0 && p.length > p.max) {
           p.error = Object.assign(new RangeError('Max payload size exceeded'), {
             code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
             [kStatusCode]: 1009,
@@ -112,6 +130,7 @@ export function installOneTripInflate(): InflatePatch {
         if (p.error) {
           const err = p.error as Error & { [kStatusCode]?: number }
           err[kStatusCode] ??= 1007
+          pending.delete(z)
           z.close()
           this._inflate = null
           callback(err)

@@ -18,7 +18,8 @@ const id = z
   .min(1)
   .max(128)
   .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
-const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+// Sequence numbers start at 1 (sdk/PROTOCOL.md); 0 is no frame's.
+const seq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
 const ts = z.number().finite().min(0)
 
 const statValue = z.union([
@@ -136,7 +137,7 @@ export function isValidStatsFrame(raw: unknown): raw is StatsFrame {
   for (const k in raw) if (!TOP.has(k)) return false
   const { t, pc, seq, ts, key, d, rm, gap } = raw
   if (t !== 'stats' || typeof pc !== 'string' || !ID.test(pc)) return false
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return false
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return false
   if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) return false
   if (key !== undefined && typeof key !== 'boolean') return false
   if (gap !== undefined && (typeof gap !== 'number' || !Number.isInteger(gap) || gap < 0 || gap > 0xffffffff))

@@ -31,6 +31,7 @@ export interface SessionDeps {
     Config,
     | 'dev'
     | 'keys'
+    | 'maxTokenTtlS'
     | 'allowedOrigins'
     | 'maxPcsPerConnection'
     | 'maxFrameBytes'
@@ -234,6 +235,20 @@ export class ClientSession implements Attached {
       this.channels.set(frame.pc, ch)
     }
     const isStats = frame.t === 'stats'
+    // The monitor channel holds events. Its one stats frame is the SDK's gap marker: an empty keyframe
+    // that carries `gap` for events dropped before they were sent (sdk/src/outbox.ts, resume).
+    if (isStats && frame.pc === MONITOR_CHANNEL && (!frame.key || Object.keys(frame.d).length > 0)) {
+      this.deps.metrics.rejected.inc({ reason: 'stats_on_monitor_channel' })
+      this.fail('bad_frame', `channel ${MONITOR_CHANNEL} takes events only`, frame)
+      return undefined
+    }
+    // Frames of one channel come in increasing seq on a connection, resends after a welcome too: a seq at
+    // or below the last one is a client bug or a replay, answered rather than dropped in silence.
+    if (ch.lastSeq > 0 && frame.seq <= ch.lastSeq) {
+      this.deps.metrics.rejected.inc({ reason: 'seq_regression' })
+      this.fail('seq_regression', `seq ${frame.seq} is not after ${ch.lastSeq}`, frame)
+      return undefined
+    }
     if (isStats) {
       const skew = this.clock.observe(frame.ts, Date.now())
       if (skew !== undefined) this.writePeer(skew)
@@ -248,14 +263,10 @@ export class ClientSession implements Attached {
       this.deps.metrics.duplicates.inc()
       return undefined
     }
-    if (ch.lastSeq > 0 && frame.seq <= ch.lastSeq) {
-      this.deps.metrics.rejected.inc({ reason: 'seq_regression' })
-      this.fail('seq_regression', `seq ${frame.seq} is not after ${ch.lastSeq}`, frame)
-      return undefined
-    }
+    // A channel's first frame is seq 1, or says with `gap` which frames before it were dropped.
     const expected = Math.max(ch.lastSeq, ch.stored) + 1
     const skipped = frame.seq - expected
-    if (skipped > 0 && (ch.lastSeq > 0 || ch.stored > 0) && skipped > (isStats ? (frame.gap ?? 0) : 0)) {
+    if (skipped > 0 && skipped > (isStats ? (frame.gap ?? 0) : 0)) {
       this.deps.metrics.rejected.inc({ reason: 'seq_gap' })
       this.fail('seq_gap', `seq ${frame.seq} skips ${skipped} frame(s) after ${expected - 1}`, frame)
       return undefined
@@ -279,6 +290,7 @@ export class ClientSession implements Attached {
     }
     if (isStats) {
       const derived = this.decode(ch, frame)
+      for (const metric of derived.implausible) this.deps.metrics.implausible.inc({ metric })
       // The derived objects are fresh per frame: the identity goes into them rather than into a copy of
       // ~40 fields each (a spread here was 8% of the collector's main thread under load).
       rows.stream_seconds = derived.streams.map((s) => Object.assign(s, base, { seq, ts }))

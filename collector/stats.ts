@@ -11,6 +11,7 @@ export interface CollectorMetrics {
   rejected: Counter
   duplicates: Counter
   closes: Counter
+  implausible: Counter
 }
 
 /** Creates the registry; `pending` reports frames accepted but not yet stored (acks pending). */
@@ -24,5 +25,9 @@ export function createCollectorMetrics(registry = new Registry()): CollectorMetr
     rejected: registry.counter('rtcpulse_rejected_frames_total', 'Frames or connections refused, by reason'),
     duplicates: registry.counter('rtcpulse_duplicate_frames_total', 'Resent frames that were already stored'),
     closes: registry.counter('rtcpulse_closes_total', 'Connections closed by the collector, by code'),
+    implausible: registry.counter(
+      'rtcpulse_implausible_values_total',
+      'Derived values beyond physical bounds, stored as null, by metric (collector/plausible.ts)',
+    ),
   }
 }

@@ -8,6 +8,7 @@ import type { ServerFrame } from '../sdk/src/protocol.ts'
 import type { Config } from './config.ts'
 import { chooseDeflateOffer } from './deflate-offer.ts'
 import { installOneTripInflate } from './inflate.ts'
+import { setMessageLimit } from './message-limit.ts'
 import { parseClientFrame } from './protocol.ts'
 import { ClientSession } from './session.ts'
 import type { SessionDeps } from './session.ts'
@@ -29,6 +30,7 @@ export interface StreamOptions extends SessionDeps {
       | 'maxSendBufferBytes'
       | 'pingIntervalMs'
       | 'helloTimeoutMs'
+      | 'maxHelloBytes'
     >
 }
 
@@ -106,6 +108,9 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
 
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
     const ip = ipOf(req)
+    // Until the hello is accepted, a message may be a hello and nothing bigger: an unauthenticated
+    // socket cannot make the collector inflate more than maxHelloBytes (maxFrameBytes after welcome).
+    if (!setMessageLimit(ws, config.maxHelloBytes)) log.warn('cannot lower the message limit before hello')
     let tokenKey: string | undefined
     let closing = false
     let helloState: 'none' | 'pending' | 'done' = 'none'
@@ -172,9 +177,15 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
       const parsed = parseClientFrame(text)
       if (!parsed.ok) {
         metrics.rejected.inc({ reason: parsed.code })
+        if (helloState === 'none') {
+          // The first frame must be a valid hello; one that is not cannot become one, so the socket is
+          // closed at once (1008, final for the SDK) rather than held open until the hello timeout.
+          session.fail(parsed.code, `hello refused: ${parsed.message}`)
+          close(CloseCode.policy, 'hello refused')
+          return
+        }
         session.fail(parsed.code, parsed.message)
-        if (parsed.code === 'unsupported_version') close(CloseCode.policy, 'unsupported protocol version')
-        else if (++errors > MAX_ERRORS) close(CloseCode.policy, 'too many invalid frames')
+        if (++errors > MAX_ERRORS) close(CloseCode.policy, 'too many invalid frames')
         return
       }
       const frame = parsed.frame
@@ -200,6 +211,7 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
           (ok) => {
             if (!ok || closing) return
             helloState = 'done'
+            setMessageLimit(ws, config.maxFrameBytes)
             queuedBytes = 0
             for (const t of queued.splice(0)) if (!closing) safely(t)
           },
@@ -247,7 +259,8 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
       if (isBinary) {
         metrics.rejected.inc({ reason: 'bad_frame' })
         session.fail('bad_frame', 'frames are JSON text')
-        if (++errors > MAX_ERRORS) close(CloseCode.policy, 'too many invalid frames')
+        if (helloState === 'none') close(CloseCode.policy, 'hello refused')
+        else if (++errors > MAX_ERRORS) close(CloseCode.policy, 'too many invalid frames')
         return
       }
       if (ingest.overloaded) {

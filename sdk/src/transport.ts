@@ -40,6 +40,7 @@ export function backoff(attempt: number, random = Math.random, baseMs = 500, max
 
 // Close codes that say retrying cannot help (DESIGN.md invariant 2; CloseCode in protocol.ts).
 const FINAL: Record<number, string> = {
+  1007: 'bad_frame',
   1008: 'policy',
   1009: 'frame_too_large',
   4001: 'unauthenticated',
@@ -49,8 +50,8 @@ const FINAL: Record<number, string> = {
 // - 3 WebSockets failing before any opened switch to HTTP batches for good (the network blocks them),
 //   one every 5000 ms;
 // - a socket silent for 20000 ms while we wait (no welcome, or frames unacknowledged) is presumed dead;
-// - an HTTP batch carries up to 128 KiB (the collector takes 16 × maxFrameBytes: 4 MiB by default, and
-//   still 128 KiB at an 8 KiB maxFrameBytes), a beacon 60000 bytes (browsers refuse sendBeacon payloads
+// - an HTTP batch carries up to 128 KiB (the collector takes RTCPULSE_MAX_INGEST_BYTES: 1 MiB by default,
+//   and never less than a frame and a hello), a beacon 60000 bytes (browsers refuse sendBeacon payloads
 //   over 64 KiB in flight).
 
 /** Starts connecting at once. */

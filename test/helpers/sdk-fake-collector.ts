@@ -60,7 +60,13 @@ export class FakeSocket {
     this.received.push(text)
     const session = this.session
     const parsed = parseClientFrame(text)
-    if (!parsed.ok) return session.fail(parsed.code, parsed.message)
+    if (!parsed.ok) {
+      session.fail(parsed.code, parsed.message)
+      // Like stream.ts: a first frame that is no valid hello closes the socket at once (after the
+      // error frame, which this fake delivers 1 ms later).
+      if (!this.helloDone) setTimeout(() => this.end(1008), 2)
+      return
+    }
     if (parsed.frame.t === 'hello') {
       this.helloDone = session.hello(parsed.frame)
       return
@@ -161,6 +167,7 @@ export class MemoryCollector {
         maskIps: false,
         dev: true,
         keys: [],
+        maxTokenTtlS: 86_400,
         allowedOrigins: new Map(),
         maxPcsPerConnection: 32,
         maxFrameBytes: 256 * 1024,

@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
+import { bombFrame, throwBomb } from '../helpers/deflate-bomb.ts'
 import { installOneTripInflate } from '../../collector/inflate.ts'
+import { messageLimitCases } from '../helpers/message-limit-case.ts'
 
 const MAX_PAYLOAD = 64 * 1024
 
@@ -92,6 +94,24 @@ describe('one-round-trip inflate', () => {
     expect(errors).toContain('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')
   })
 
+  it('stops inflating a bomb at the limit, before the whole message is inflated', async () => {
+    // 64 MiB inflated from ~64 KiB on the wire. Inflated in full (and only then checked) it takes
+    // seconds and 64 MiB of memory; stopped at the limit, one zlib chunk past 64 KiB.
+    const { port } = wss.address() as AddressInfo
+    const frame = bombFrame(64 * 1024 * 1024)
+    await new Promise((r) => setTimeout(r, 50)) // the 64 MiB source buffer is garbage by now
+    const before = process.memoryUsage().arrayBuffers
+    let peak = before
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 5)
+    const started = performance.now()
+    const { code } = await throwBomb(port, frame, 10_000)
+    const ms = performance.now() - started
+    clearInterval(sampler)
+    expect(code).toBe(1009)
+    expect(peak - before).toBeLessThan(16 * 1024 * 1024)
+    expect(ms).toBeLessThan(2000)
+  })
+
   it('closes with 1007 on corrupt compressed data, and keeps serving other sockets', async () => {
     // A raw client: handshake offering permessage-deflate, then one masked text frame with RSV1 set and
     // a payload that is not valid deflate data.
@@ -128,3 +148,5 @@ describe('one-round-trip inflate', () => {
     ws.close()
   })
 })
+
+messageLimitCases('the one-trip inflate')

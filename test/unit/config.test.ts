@@ -13,6 +13,9 @@ describe('loadConfig', () => {
     expect(c.clickhouse).toBeUndefined()
     expect(c.tls).toBeUndefined()
     expect(c.logLevel).toBe('info')
+    expect(c.maxTokenTtlS).toBe(86_400)
+    expect(c.maxHelloBytes).toBe(16_384)
+    expect(c.maxIngestBytes).toBe(1_048_576)
   })
 
   it('switches to the ClickHouse server when CLICKHOUSE_URL is set', () => {
@@ -36,6 +39,16 @@ describe('loadConfig', () => {
     [{ RTCPULSE_DEV: 'maybe' }, /RTCPULSE_DEV="maybe" is invalid: expected true or false/],
     [{ RTCPULSE_BATCH_ROWS: '0' }, /RTCPULSE_BATCH_ROWS/],
     [{ RTCPULSE_ALLOWED_ORIGINS: 'nonsense' }, /RTCPULSE_ALLOWED_ORIGINS/],
+    [{ RTCPULSE_MAX_TOKEN_TTL_S: '1d' }, /RTCPULSE_MAX_TOKEN_TTL_S="1d" is invalid: expected an integer/],
+    [{ RTCPULSE_MAX_TOKEN_TTL_S: '10' }, /RTCPULSE_MAX_TOKEN_TTL_S="10" is invalid: .* from 60 to 31536000/],
+    [
+      { RTCPULSE_MAX_HELLO_BYTES: '65536', RTCPULSE_MAX_FRAME_BYTES: '32768' },
+      /RTCPULSE_MAX_HELLO_BYTES=65536 is invalid: it must be at most RTCPULSE_MAX_FRAME_BYTES/,
+    ],
+    [
+      { RTCPULSE_MAX_INGEST_BYTES: '4096' },
+      /RTCPULSE_MAX_INGEST_BYTES=4096 is invalid: it must hold a hello and a frame/,
+    ],
   ])('names the bad variable in %j', (env, message) => {
     expect(() => loadConfig({ ...dev, ...env })).toThrow(ConfigError)
     expect(() => loadConfig({ ...dev, ...env })).toThrow(message)

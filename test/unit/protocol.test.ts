@@ -31,6 +31,7 @@ describe('parseClientFrame', () => {
     [JSON.stringify({ t: 'nope' }), 'bad_frame', /t:/],
     [JSON.stringify({ ...stats, seq: 'one' }), 'bad_frame', /^seq:/],
     [JSON.stringify({ ...stats, seq: -1 }), 'bad_frame', /^seq:/],
+    [JSON.stringify({ ...stats, seq: 0 }), 'bad_frame', /^seq:/],
     [JSON.stringify({ ...stats, d: [1, 2] }), 'bad_frame', /^d: /],
     [JSON.stringify({ ...stats, extra: 1 }), 'bad_frame', /extra/],
     [JSON.stringify({ ...hello, app: 'has space' }), 'bad_frame', /^app:/],
@@ -75,7 +76,7 @@ describe('isValidStatsFrame agrees with statsSchema', () => {
     {
       t: fc.constant('stats'),
       pc: fc.constantFrom('pc1', 'p-2', '~'),
-      seq: fc.nat(),
+      seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
       ts: fc.double({ min: 0, max: 2e12, noNaN: true }),
       key: fc.boolean(),
       d: fc.dictionary(

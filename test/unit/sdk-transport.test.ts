@@ -15,7 +15,7 @@ import { reportSequences, reportTs, stateOf } from '../helpers/sdk-fixtures.ts'
 const reports = reportSequences().find((s) => s.reports.length > 10)?.reports ?? []
 const HELLO: HelloFrame = { t: 'hello', v: 1, app: 'a', session: 's', peer: 'p', sdk: 'test' }
 
-function setup(maxBytes = Infinity) {
+function setup(maxBytes = Infinity, hello: HelloFrame = HELLO) {
   const server = new MemoryCollector()
   vi.stubGlobal('fetch', server.fetch)
   const errors: { code: string; message: string }[] = []
@@ -23,7 +23,7 @@ function setup(maxBytes = Infinity) {
   const box = createOutbox(maxBytes, Infinity, (n) => (dropped += n))
   const transport = createTransport({
     collectorUrl: 'http://collector.test/',
-    hello: () => Promise.resolve(JSON.stringify(HELLO)),
+    hello: () => Promise.resolve(JSON.stringify(hello)),
     outbox: box,
     WebSocketImpl: server.WebSocket,
     report: (code, message) => errors.push({ code, message }),
@@ -162,6 +162,7 @@ describe('createTransport', () => {
   for (const [code, name] of [
     [4001, 'unauthenticated'],
     [4003, 'forbidden'],
+    [1007, 'bad_frame'],
     [1008, 'policy'],
     [1009, 'frame_too_large'],
   ] as const) {
@@ -175,6 +176,15 @@ describe('createTransport', () => {
       expect(server.sockets).toHaveLength(1)
     })
   }
+
+  it('reports a refused hello with its codes and does not retry it', async () => {
+    const { server, poll, errors } = setup(Infinity, { ...HELLO, peer: 'has space' })
+    poll(1)
+    await tick(120_000)
+    expect(errors.map((e) => e.code)).toEqual(['bad_frame', 'policy'])
+    expect(errors[0]?.message).toMatch(/^peer: /)
+    expect(server.sockets).toHaveLength(1)
+  })
 
   for (const code of [1001, 1006, 1011, 1013, 4029]) {
     it(`reconnects after close code ${code}`, async () => {
