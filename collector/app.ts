@@ -128,7 +128,9 @@ export function createApp(deps: AppDeps): Hono {
 
   // Request bodies are read before their hello is authenticated: each is bounded (hono's bodyLimit
   // counts the bytes of a chunked body as they arrive, and stops at the limit), and only a few are read
-  // and parsed at once, so unauthenticated posts hold at most READERS × maxIngestBytes.
+  // and parsed at once, so unauthenticated posts hold at most READERS × maxIngestBytes: each reserves its
+  // Content-Length (the limit when it has none) from that budget, so a storm of small hellos is read side
+  // by side while large bodies queue.
   const tooLarge = `request body over ${config.maxIngestBytes} bytes`
   const limit = bodyLimit({
     maxSize: config.maxIngestBytes,
@@ -137,13 +139,16 @@ export function createApp(deps: AppDeps): Hono {
       return c.json({ error: tooLarge, code: 'frame_too_large' }, 413)
     },
   })
-  const readers = new Gate(READERS, 1024)
+  const readers = new Gate(READERS * config.maxIngestBytes, 1024)
 
   /** Reads, bounds and parses an ingest body: the request, or the answer that refuses it. */
   const readIngest = async (
     c: Context<BlankEnv, string>,
   ): Promise<{ ok: true; req: IngestRequest } | { ok: false; res: Response }> => {
-    if (!(await readers.acquire())) return { ok: false, res: c.json({ error: 'collector overloaded' }, 503) }
+    const declared = Number(c.req.header('content-length'))
+    const reserve = Number.isSafeInteger(declared) && declared >= 0 ? declared : config.maxIngestBytes
+    if (!(await readers.acquire(reserve)))
+      return { ok: false, res: c.json({ error: 'collector overloaded' }, 503) }
     let text: string | undefined
     try {
       const refused = await limit(c, async () => {
@@ -151,7 +156,7 @@ export function createApp(deps: AppDeps): Hono {
       })
       if (refused) return { ok: false, res: refused }
     } finally {
-      readers.release()
+      readers.release(reserve)
     }
     let body: unknown
     try {
