@@ -12,7 +12,7 @@ describe('Gate', () => {
     const small = g.acquire(1).then(() => admitted.push('small'))
     await Promise.resolve()
     expect(admitted).toEqual([])
-    for (let i = 0; i < 10; i++) g.release(5)
+    for (let i = 0; i < 20; i++) g.release(5)
     await Promise.all([big, small])
     // In arrival order: the small one does not overtake the big one that waited first.
     expect(admitted).toEqual(['big', 'small'])
