@@ -8,6 +8,7 @@ import type { StreamSecond, StreamSeries } from './issues.ts'
 import { streamColumns, transportDetail } from './queries.ts'
 import type { StreamColumns } from './queries.ts'
 import { f32, iso, storedAnalysis } from './stored.ts'
+import { SILENT_AUDIO_BPS } from './thresholds.ts'
 
 /** Columns of the per-second series in the API, in this order. */
 export const SERIES_FIELDS = [
@@ -89,7 +90,8 @@ function mosColumn(s: SessionAnalysis['streams'][number], c: StreamColumns): (nu
   const br: number[] = []
   for (let i = 0; i < c.t.length; i++) {
     const b = bitrate[i]
-    if (active[i] === 1 && b !== null && b !== undefined) br.push(b)
+    // The codec's active rate, as the aggregates compute it: silence and DTX seconds left out.
+    if (active[i] === 1 && b !== null && b !== undefined && b >= SILENT_AUDIO_BPS) br.push(b)
   }
   br.sort((a, b) => a - b)
   const series: StreamSeries = {

@@ -13,4 +13,5 @@ ALTER TABLE stream_seconds ADD COLUMN IF NOT EXISTS available_out_bps Nullable(F
 -- Per-stream results of the new rules, stored beside the others.
 ALTER TABLE stream_scores ADD COLUMN IF NOT EXISTS paused_s Float32;
 ALTER TABLE stream_scores ADD COLUMN IF NOT EXISTS resolution_switches UInt32;
+ALTER TABLE stream_scores ADD COLUMN IF NOT EXISTS source_fps Nullable(Float32);
 ALTER TABLE stream_scores ADD COLUMN IF NOT EXISTS silent UInt8;
