@@ -336,7 +336,13 @@ function inbound(
       kind === 'video' && pausePair && pausePair.dt > 0
         ? round(delta(pausePair.cur, pausePair.prev, 'pauseCount'), 0)
         : null,
-    paused_share: kind === 'video' ? round(mapDef(paused, (v) => Math.min(1, v)), 3) : null,
+    paused_share:
+      kind === 'video'
+        ? round(
+            mapDef(paused, (v) => Math.min(1, v)),
+            3,
+          )
+        : null,
     source_fps: null,
     source_width: 0,
     source_height: 0,
