@@ -8,7 +8,7 @@ import type { StreamSecond, StreamSeries } from './issues.ts'
 import { streamColumns, transportDetail } from './queries.ts'
 import type { StreamColumns } from './queries.ts'
 import { f32, iso, storedAnalysis } from './stored.ts'
-import { SILENT_AUDIO_BPS } from './thresholds.ts'
+import { SILENT_AUDIO_BPS, SILENT_AUDIO_LEVEL } from './thresholds.ts'
 
 /** Columns of the per-second series in the API, in this order. */
 export const SERIES_FIELDS = [
@@ -87,11 +87,14 @@ function mosColumn(s: SessionAnalysis['streams'][number], c: StreamColumns): (nu
   const col = (f: string): readonly (number | null)[] => v[f] ?? []
   const active = col('active')
   const bitrate = col('bitrate_bps')
+  const level = col('audio_level')
   const br: number[] = []
   for (let i = 0; i < c.t.length; i++) {
     const b = bitrate[i]
-    // The codec's active rate, as the aggregates compute it: silence and DTX seconds left out.
-    if (active[i] === 1 && b !== null && b !== undefined && b >= SILENT_AUDIO_BPS) br.push(b)
+    // The codec's active rate, as the aggregates compute it (queries.ts VOICED): silent seconds left out.
+    const voiced =
+      b !== null && b !== undefined && b >= SILENT_AUDIO_BPS && (level[i] ?? 1) >= SILENT_AUDIO_LEVEL
+    if (active[i] === 1 && voiced) br.push(b)
   }
   br.sort((a, b) => a - b)
   const series: StreamSeries = {

@@ -11,7 +11,8 @@ export function sourceOf(
   span: StreamSpan,
   expectedFps: number,
 ): { fps: number; width: number; height: number } {
-  const fps = r.source_fps !== null && r.source_fps !== undefined && r.source_fps > 0 ? r.source_fps : null
+  // 0 is a source that delivered nothing (a stopped camera): nothing was withheld from the viewer.
+  const fps = r.source_fps !== null && r.source_fps !== undefined && r.source_fps >= 0 ? r.source_fps : null
   const sized = (r.source_height ?? 0) > 0 && (r.source_width ?? 0) > 0
   return {
     fps: Math.min(expectedFps, fps ?? expectedFps),

@@ -10,6 +10,7 @@ import {
   LIMIT_RTT_GROWTH_MS,
   LIMIT_STARTUP_MS,
   SILENT_AUDIO_BPS,
+  SILENT_AUDIO_LEVEL,
   STALL_FPS,
   STEADY_MIN_S,
   SWITCH_SETTLE_S,
@@ -115,7 +116,7 @@ const LIM = {
   bw: 'x.12',
   cpu: 'x.13',
 }
-const SRC_FPS = `least({fps:Float64}, if(${LIM.sfps} > 0, ${LIM.sfps}, {fps:Float64}))`
+const SRC_FPS = `least({fps:Float64}, if(${LIM.sfps} >= 0, ${LIM.sfps}, {fps:Float64}))`
 const SIZED = `(${LIM.sh} > 0 AND ${LIM.sw} > 0)`
 const SRC_H = `if(${SIZED}, ${LIM.sh}, greatest(max_height, ${LIM.h}))`
 const SRC_W = `if(${SIZED}, ${LIM.sw}, ${LIM.w})`
@@ -126,6 +127,10 @@ const NEED = `${targetBitrateSql(`if(${SRC_W} > 0, ${SRC_W}, ${SRC_H} * 16 / 9) 
 const EVIDENCE = `((${LIM.avail} >= 0 AND ${LIM.avail} <= ${AVAILABLE_HEADROOM} * ${NEED}) OR ${LIM.loss} >= ${LIMIT_LOSS}
     OR (min_rtt_ms IS NOT NULL AND ${LIM.rtt} >= 0 AND ${LIM.rtt} >= min_rtt_ms + ${LIMIT_RTT_GROWTH_MS}))`
 const LIMITED = `(${LIM.t} >= start_ms + ${LIMIT_STARTUP_MS} AND ${COSTLY} AND (${LIM.cpu} > ${LIM.bw} OR ${EVIDENCE}))`
+
+// An audio second with sound: above the silence/DTX rate, and above −60 dBov where the level is known.
+const VOICED = `(active = 1 AND bitrate_bps >= ${SILENT_AUDIO_BPS}
+  AND ifNull(stream_seconds.audio_level, 1) >= ${SILENT_AUDIO_LEVEL})`
 
 /**
  * Per-stream aggregates (DESIGN.md "Metrics and scores"). The inner query collects, per stream, the
@@ -226,9 +231,8 @@ FROM
     min(stream_seconds.rtt_ms) AS min_rtt_ms,
     avgIf(stream_seconds.source_fps, active = 1 AND stream_seconds.source_fps > 0) AS source_fps,
     -- Audio: the codec's rate over seconds above silence/DTX (SCORING.md §4); none such → silent.
-    if(countIf(active = 1 AND bitrate_bps >= ${SILENT_AUDIO_BPS}) > 0,
-      quantileExactIf(0.9)(bitrate_bps, active = 1 AND bitrate_bps >= ${SILENT_AUDIO_BPS}), NULL) AS codec_rate_bps,
-    toUInt8(toString(any(stream_seconds.kind)) = 'audio' AND countIf(active = 1 AND bitrate_bps >= ${SILENT_AUDIO_BPS}) = 0) AS silent,
+    if(countIf(${VOICED}) > 0, quantileExactIf(0.9)(bitrate_bps, ${VOICED}), NULL) AS codec_rate_bps,
+    toUInt8(toString(any(stream_seconds.kind)) = 'audio' AND countIf(${VOICED}) = 0) AS silent,
     avgIf(stream_seconds.limit_bandwidth_share, active = 1) AS limit_bandwidth_share,
     avgIf(stream_seconds.limit_cpu_share, active = 1) AS limit_cpu_share,
     groupArrayIf((toUnixTimestamp64Milli(ts), stream_seconds.height, ifNull(fps, -1), ifNull(bitrate_bps, -1),

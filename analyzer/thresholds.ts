@@ -38,3 +38,10 @@ export const STEADY_MIN_S = 3
  * (kOpusMinBitrateBps), and Opus codes a silent 20 ms frame in 1–3 bytes (≈ 1.2 kbps).
  */
 export const SILENT_AUDIO_BPS = 4000
+
+/**
+ * Audio level (webrtc-stats audioLevel, linear 0..1 of full scale) below which a second is silent:
+ * 0.001 is −60 dBov. A muted track sends digital silence (level 0), which libwebrtc's Opus may still
+ * code at a normal rate (13.7 kbps measured on @roamhq/wrtc), so the rate alone cannot tell.
+ */
+export const SILENT_AUDIO_LEVEL = 0.001

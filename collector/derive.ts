@@ -171,8 +171,9 @@ function outbound(
 ): StreamMetrics {
   const p = pairOf(state, snap, id, ts) as Pair
   const kind = str(obj, 'kind') === 'audio' ? 'audio' : 'video'
-  // The source's own rate and size: media-source framesPerSecond, width, height (webrtc-stats §7.13).
-  const source = kind === 'video' ? state.get(str(obj, 'mediaSourceId') ?? '') : undefined
+  // The source's own rate and size: media-source framesPerSecond, width, height; for audio its level
+  // (webrtc-stats §7.13), which tells a silent microphone from speech.
+  const source = state.get(str(obj, 'mediaSourceId') ?? '')
   const remoteId = str(obj, 'remoteId')
   const remote = pairOf(state, snap, remoteId, ts)
   const bytes = rate(p, 'bytesSent')
@@ -235,12 +236,12 @@ function outbound(
     limit_other_share: round(share('other'), 3),
     jb_delay_ms: null,
     concealment_ratio: null,
-    audio_level: null,
+    audio_level: kind === 'audio' ? round(num(source, 'audioLevel'), 4) : null,
     pause_count: null,
     paused_share: null,
-    source_fps: round(num(source, 'framesPerSecond'), 2),
-    source_width: num(source, 'width') ?? 0,
-    source_height: num(source, 'height') ?? 0,
+    source_fps: kind === 'video' ? round(num(source, 'framesPerSecond'), 2) : null,
+    source_width: kind === 'video' ? (num(source, 'width') ?? 0) : 0,
+    source_height: kind === 'video' ? (num(source, 'height') ?? 0) : 0,
     available_out_bps: availableOutBps,
   }
 }
