@@ -5,30 +5,32 @@ import type { DetectOptions, Issue, StreamSecond, StreamSeries, StreamSpan } fro
 import { targetBitrateBps } from './score.ts'
 import { AVAILABLE_HEADROOM, LIMIT_LOSS, LIMIT_RTT_GROWTH_MS, LIMIT_STARTUP_MS } from './thresholds.ts'
 
-/** What the source delivered in a second: its frame rate (capped at the expected rate) and size. */
+/**
+ * What the source delivered in a second: its frame rate (capped at the expected rate) and frame height,
+ * and the bitrate that size needs at the expected rate (its §3 target).
+ */
 export function sourceOf(
   r: StreamSecond,
   span: StreamSpan,
   expectedFps: number,
-): { fps: number; width: number; height: number } {
+): { fps: number; height: number; targetBps: number } {
   // 0 is a source that delivered nothing (a stopped camera): nothing was withheld from the viewer.
   const fps = r.source_fps !== null && r.source_fps !== undefined && r.source_fps >= 0 ? r.source_fps : null
   const sized = (r.source_height ?? 0) > 0 && (r.source_width ?? 0) > 0
+  // Without a media-source size (older browsers, synthetic sources): the stream's largest frame, 16:9.
+  const h = span.maxHeight
   return {
     fps: Math.min(expectedFps, fps ?? expectedFps),
-    // Without a media-source size (older browsers, synthetic sources): the stream's largest frame.
-    width: sized ? (r.source_width as number) : r.width,
-    height: sized ? (r.source_height as number) : Math.max(span.maxHeight, r.height),
+    height: sized ? (r.source_height as number) : h,
+    targetBps: sized
+      ? targetBitrateBps(r.source_width as number, r.source_height as number)
+      : targetBitrateBps((h * 16) / 9, h),
   }
 }
 
 /** Bitrate (bps) the source needs: the target of its size, scaled by its frame rate below the expected. */
-export function sourceNeedBps(
-  src: { fps: number; width: number; height: number },
-  expectedFps: number,
-): number {
-  const w = src.width > 0 ? src.width : (src.height * 16) / 9
-  return targetBitrateBps(w, src.height) * Math.min(1, src.fps / expectedFps)
+export function sourceNeedBps(src: { fps: number; targetBps: number }, expectedFps: number): number {
+  return src.targetBps * Math.min(1, src.fps / expectedFps)
 }
 
 /** Did limitation cost this second anything the source could have given: smaller frames, fewer fps, fewer bits? */
@@ -97,7 +99,6 @@ export function limitationIssues(s: StreamSeries, opts: DetectOptions): Issue[] 
       mean_fps: r1(fps.mean),
       mean_height: Math.round(h.mean),
       source_height: src.height,
-      source_width: Math.round(src.width),
       need_bps: Math.round(need),
       mean_loss: r3(stats(values(e.hits, (r) => r.loss_ratio)).mean),
       max_rtt_ms: r1(stats(values(e.hits, (r) => r.rtt_ms)).max),

@@ -98,32 +98,39 @@ export function toSecond(v: unknown[]): StreamSecond {
   return o as unknown as StreamSecond
 }
 
-// detect-limitation.ts limitedBy() over a tuple of the `limited` array (see its fields below), with the
-// stream's start_ms, max_height and min_rtt_ms: costly against the source, after start-up, and for
-// bandwidth with the sender's own evidence.
+// detect-limitation.ts limitedBy() over a tuple of the `limited` array (LIMITED_TUPLE), with the
+// stream's start_ms, max_height and target_max (the target of its largest frame): costly against the
+// source, after start-up, and for bandwidth with the sender's own evidence. What depends on one row only
+// is computed per row, so that the lambda stays small: ClickHouse analyses every copy of an expression.
+const ROW_SRC_FPS = `if(ifNull(stream_seconds.source_fps, -1) >= 0, least({fps:Float64}, stream_seconds.source_fps), {fps:Float64})`
+const ROW_SCALE = `least(1, ${ROW_SRC_FPS} / {fps:Float64})`
+const LIMITED_TUPLE = `(toUnixTimestamp64Milli(ts), stream_seconds.height, ifNull(fps, -1), ifNull(bitrate_bps, -1),
+      ${ROW_SRC_FPS}, ${ROW_SCALE}, stream_seconds.source_width > 0 AND stream_seconds.source_height > 0,
+      stream_seconds.source_height, ifNull(stream_seconds.available_out_bps, -1), ifNull(loss_ratio, 0),
+      ifNull(stream_seconds.rtt_ms, -1), ${BW}, ${CPU},
+      ${targetBitrateSql('toFloat64(stream_seconds.width) * stream_seconds.height')},
+      ${targetBitrateSql('toFloat64(stream_seconds.source_width) * stream_seconds.source_height')})`
 const LIM = {
   t: 'x.1',
   h: 'x.2',
   fps: 'x.3',
   br: 'x.4',
-  w: 'x.5',
-  sfps: 'x.6',
-  sw: 'x.7',
+  srcFps: 'x.5',
+  scale: 'x.6',
+  sized: 'x.7',
   sh: 'x.8',
   avail: 'x.9',
   loss: 'x.10',
   rtt: 'x.11',
   bw: 'x.12',
   cpu: 'x.13',
+  target: 'x.14',
+  srcTarget: 'x.15',
 }
-const SRC_FPS = `least({fps:Float64}, if(${LIM.sfps} >= 0, ${LIM.sfps}, {fps:Float64}))`
-const SIZED = `(${LIM.sh} > 0 AND ${LIM.sw} > 0)`
-const SRC_H = `if(${SIZED}, ${LIM.sh}, greatest(max_height, ${LIM.h}))`
-const SRC_W = `if(${SIZED}, ${LIM.sw}, ${LIM.w})`
-const FPS_SCALE = `least(1, ${SRC_FPS} / {fps:Float64})`
-const COSTLY = `((${LIM.h} > 0 AND ${LIM.h} < ${SRC_H}) OR (${LIM.fps} >= 0 AND ${LIM.fps} < 0.8 * ${SRC_FPS})
-    OR (${LIM.br} >= 0 AND ${LIM.h} > 0 AND ${LIM.br} < 0.8 * ${targetBitrateSql(`${LIM.w} * ${LIM.h}`)} * ${FPS_SCALE}))`
-const NEED = `${targetBitrateSql(`if(${SRC_W} > 0, ${SRC_W}, ${SRC_H} * 16 / 9) * ${SRC_H}`)} * ${FPS_SCALE}`
+const COSTLY = `((${LIM.h} > 0 AND ${LIM.h} < if(${LIM.sized}, ${LIM.sh}, max_height))
+    OR (${LIM.fps} >= 0 AND ${LIM.fps} < 0.8 * ${LIM.srcFps})
+    OR (${LIM.br} >= 0 AND ${LIM.h} > 0 AND ${LIM.br} < 0.8 * ${LIM.target} * ${LIM.scale}))`
+const NEED = `if(${LIM.sized}, ${LIM.srcTarget}, target_max) * ${LIM.scale}`
 const EVIDENCE = `((${LIM.avail} >= 0 AND ${LIM.avail} <= ${AVAILABLE_HEADROOM} * ${NEED}) OR ${LIM.loss} >= ${LIMIT_LOSS}
     OR (min_rtt_ms IS NOT NULL AND ${LIM.rtt} >= 0 AND ${LIM.rtt} >= min_rtt_ms + ${LIMIT_RTT_GROWTH_MS}))`
 const LIMITED = `(${LIM.t} >= start_ms + ${LIMIT_STARTUP_MS} AND ${COSTLY} AND (${LIM.cpu} > ${LIM.bw} OR ${EVIDENCE}))`
@@ -139,34 +146,34 @@ const VOICED = `(active = 1 AND bitrate_bps >= ${SILENT_AUDIO_BPS}
  * seconds (did the limitation cost quality, with evidence?). The middle query reduces those arrays to
  * numbers. Same rules as the detectors (detect-*.ts, thresholds.ts), see SCORING.md.
  */
+// The steady segments' (n, Σx, Σx²) that count, and their seconds (SCORING.md §2).
+const STEADY = `arrayFilter(g -> g.1 >= ${STEADY_MIN_S} AND g.2 > 0, seg_stats)`
+const STEADY_N = `arraySum(g -> g.1, ${STEADY})`
 const STREAM_AGGREGATES = `
-SELECT * EXCEPT (br, hs, seg_starts, segs, seg_br, seg_skip, steady_segs, steady_n, steady_ss, steady_rel) FROM (
+SELECT * EXCEPT (seg_starts, seg_stats, target_max),
+  if(${STEADY_N} >= ${STEADY_MIN_S},
+    sqrt(arraySum(g -> greatest(0, g.3 - g.2 * g.2 / g.1) / pow(g.2 / g.1, 2), ${STEADY}) / ${STEADY_N}), NULL) AS bitrate_cv,
+  if(${STEADY_N} >= ${STEADY_MIN_S},
+    sqrt(arraySum(g -> greatest(0, g.3 - g.2 * g.2 / g.1), ${STEADY}) / ${STEADY_N}) / 1000, NULL) AS bitrate_sigma_kbps,
+  if(length(seg_stats) > 0, seg_stats[1].4, NULL) AS ramp_up_s
+FROM (
 SELECT
   session_id, peer_id, pc_id, stream_id, direction, kind, ssrc, codec,
   seconds, active_seconds, start_ms, end_ms, duration_s,
   bitrate_mean, bitrate_q[1] AS bitrate_p5, bitrate_q[2] AS bitrate_p50, bitrate_q[3] AS bitrate_p90,
   bitrate_q[4] AS bitrate_p95,
-  -- Steady segments (SCORING.md §2): split where the frame height changes (a resolution or layer
-  -- switch); each drops its ramp-up (seconds before the first at 50% of its mean) and, after a switch,
-  -- ${SWITCH_SETTLE_S} s of settling; segments with ${STEADY_MIN_S}+ seconds left count. CV is the pooled
-  -- within-segment σ relative to each segment's mean; σ in kbps the pooled within-segment σ.
-  arrayMap(x -> x.2, brh) AS br, arrayMap(x -> x.3, brh) AS hs,
+  -- Steady segments (SCORING.md §2): the active seconds split where the frame height changes (a
+  -- resolution or layer switch); each drops its ramp-up (seconds before the first at 50% of its mean)
+  -- and, after a switch, ${SWITCH_SETTLE_S} s of settling. Per segment (n, Σx, Σx², seconds dropped); the
+  -- outer query pools segments with ${STEADY_MIN_S}+ seconds. Nested one-element arrayMaps bind each
+  -- intermediate once (an alias would be expanded, and analysed, at every use).
   arrayFilter(i -> i = 1 OR (hs[i] != hs[i - 1] AND hs[i] > 0 AND hs[i - 1] > 0), arrayEnumerate(hs)) AS seg_starts,
-  arrayMap((st, en) -> (st, en), seg_starts,
-    arrayPushBack(arrayMap(x -> x - 1, arrayPopFront(seg_starts)), toInt64(length(br)))) AS segs,
-  arrayMap(g -> arraySlice(br, g.1, g.2 - g.1 + 1), segs) AS seg_br,
-  arrayMap((seg, g) -> greatest(if(g.1 = 1, 0, ${SWITCH_SETTLE_S}),
-    arrayFirstIndex(x -> x >= 0.5 * arrayAvg(seg), seg) - 1), seg_br, segs) AS seg_skip,
-  arrayFilter(x -> length(x) >= ${STEADY_MIN_S} AND arraySum(x) > 0,
-    arrayMap((seg, k) -> arraySlice(seg, k + 1), seg_br, seg_skip)) AS steady_segs,
-  arraySum(arrayMap(x -> length(x), steady_segs)) AS steady_n,
-  arraySum(arrayMap(x -> greatest(0, arraySum(arrayMap(y -> y * y, x)) - arraySum(x) * arraySum(x) / length(x)),
-    steady_segs)) AS steady_ss,
-  arraySum(arrayMap(x -> greatest(0, arraySum(arrayMap(y -> y * y, x)) - arraySum(x) * arraySum(x) / length(x))
-    / pow(arraySum(x) / length(x), 2), steady_segs)) AS steady_rel,
-  if(steady_n >= ${STEADY_MIN_S}, sqrt(steady_rel / steady_n), NULL) AS bitrate_cv,
-  if(steady_n >= ${STEADY_MIN_S}, sqrt(steady_ss / steady_n) / 1000, NULL) AS bitrate_sigma_kbps,
-  if(length(seg_skip) > 0, seg_skip[1], NULL) AS ramp_up_s,
+  arrayMap((st, en) -> arrayMap(seg -> arrayMap(k -> arrayMap(steady -> (length(steady), arraySum(steady),
+        arraySum(arrayMap(y -> y * y, steady)), k),
+      [arraySlice(seg, k + 1)])[1],
+      [greatest(if(st = 1, 0, ${SWITCH_SETTLE_S}), arrayFirstIndex(x -> x >= 0.5 * arrayAvg(seg), seg) - 1)])[1],
+    [arraySlice(br, st, en - st + 1)])[1],
+    seg_starts, arrayPushBack(arrayMap(x -> x - 1, arrayPopFront(seg_starts)), toInt64(length(br)))) AS seg_stats,
   toUInt32(greatest(0, toInt64(length(seg_starts)) - 1)) AS resolution_switches,
   target_bitrate, fps_mean, if(fps_mean > 0, fps_sd / fps_mean, NULL) AS fps_cv,
   width, height, max_height, first_active_ms, last_active_ms,
@@ -179,6 +186,7 @@ SELECT
   arraySum(arrayMap(x -> if(x.1 <= end_ms - ${TEARDOWN_MS}, x.2 * least(1, x.6) / 1000, 0), fr)) AS paused_s,
   loss, jitter_ms, jitter_p95_ms, rtt_ms, rtt_p95_ms, jb_delay_ms, qp,
   limit_bandwidth_share, limit_cpu_share,
+  ${targetBitrateSql('max_height * max_height * 16 / 9')} AS target_max,
   arrayCount(x -> ${LIMITED}, limited) AS limited_seconds,
   source_fps, codec_rate_bps, silent, min_rtt_ms,
   nack_per_s, pli_per_s, keyframes, dropped_share, concealment,
@@ -203,6 +211,7 @@ FROM
     quantilesExactIf(0.05, 0.5, 0.9, 0.95)(bitrate_bps, active = 1) AS bitrate_q,
     arraySort(groupArrayIf((ts, assumeNotNull(bitrate_bps), stream_seconds.height),
       active = 1 AND bitrate_bps IS NOT NULL)) AS brh,
+    arrayMap(x -> x.2, brh) AS br, arrayMap(x -> x.3, brh) AS hs,
     avgIf(target_bitrate_bps, active = 1) AS target_bitrate,
     avgIf(fps, active = 1) AS fps_mean, stddevPopIf(fps, active = 1) AS fps_sd,
     quantileExactIf(0.5)(stream_seconds.width, active = 1 AND stream_seconds.width > 0) AS width,
@@ -235,10 +244,7 @@ FROM
     toUInt8(toString(any(stream_seconds.kind)) = 'audio' AND countIf(${VOICED}) = 0) AS silent,
     avgIf(stream_seconds.limit_bandwidth_share, active = 1) AS limit_bandwidth_share,
     avgIf(stream_seconds.limit_cpu_share, active = 1) AS limit_cpu_share,
-    groupArrayIf((toUnixTimestamp64Milli(ts), stream_seconds.height, ifNull(fps, -1), ifNull(bitrate_bps, -1),
-      stream_seconds.width, ifNull(stream_seconds.source_fps, -1), stream_seconds.source_width,
-      stream_seconds.source_height, ifNull(stream_seconds.available_out_bps, -1), ifNull(loss_ratio, 0),
-      ifNull(stream_seconds.rtt_ms, -1), ${BW}, ${CPU}),
+    groupArrayIf(${LIMITED_TUPLE},
       active = 1 AND greatest(${BW}, ${CPU}) >= 0.5) AS limited,
     avgIf(stream_seconds.nack_per_s, active = 1) AS nack_per_s,
     avgIf(stream_seconds.pli_per_s, active = 1) AS pli_per_s,
