@@ -2,6 +2,7 @@
 // is built from recorded @roamhq/wrtc reports in Chrome's export format (test/helpers/analyzer-dump.ts):
 // one browser holding both ends of a loopback call, video frames withheld for 6 s. A dump exported by a
 // real Chrome will come from the browser test.
+import { SCORE_VERSION } from '../../analyzer/score.ts'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -73,7 +74,9 @@ describe('rtcpulse analyze', () => {
 
   it('runs from the command line, as text and as JSON', async () => {
     const textRun = await run(process.execPath, [cli, 'analyze', file])
-    expect(textRun.stdout).toMatch(/^rtcpulse report: webrtc_internals_dump\.txt \(score v1\)/)
+    expect(textRun.stdout).toMatch(
+      new RegExp(`^rtcpulse report: webrtc_internals_dump\\.txt \\(score v${SCORE_VERSION}\\)`),
+    )
     expect(textRun.stdout).toContain('VP8')
     const jsonRun = await run(process.execPath, [cli, 'analyze', file, '--json'])
     const parsed = JSON.parse(jsonRun.stdout) as { final: boolean; series: { streams: unknown[] } }
