@@ -294,7 +294,8 @@ describe('real wrtc calls', () => {
         expect(bw?.evidence.available_out_bps).toBeLessThan(2 * RATE_KBIT * 1000)
         expect(bw?.evidence.need_bps).toBeGreaterThan(0)
         expect(out?.aggregates.bitrate_p50).toBeLessThan(RATE_KBIT * 1000)
-        expect(out?.aggregates.limited_share).toBeGreaterThan(0.5)
+        // The estimator's first 5 s never count (SCORING.md §2): at most 10 of these 15 s can.
+        expect(out?.aggregates.limited_share).toBeGreaterThan(0.3)
         // The sender's estimate stays near the link rate (it probes a little above it); unshaped
         // loopback estimates run at 3–4 Mbps.
         const tr = d.transports.find((t) => t.peer_id === 'a')
