@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { analyzeSessions } from '../../analyzer/analyze.ts'
 import type { StreamAnalysis } from '../../analyzer/analyze.ts'
 import { sessionRows, storeSession } from '../../analyzer/offline.ts'
+import { limitedBy } from '../../analyzer/detect-limitation.ts'
+import { spanOf } from '../../analyzer/episodes.ts'
+import { detectorSeries } from '../../analyzer/queries.ts'
 import type { OfflineSession, Stat } from '../../analyzer/offline.ts'
 import { targetBitrateBps, targetBitrateSql } from '../../analyzer/score.ts'
 import { createChdbStore } from '../../store/chdb.ts'
@@ -181,6 +184,30 @@ describe('stream aggregates', () => {
       })),
     ])
     expect(ample.aggregates.limited_share).toBe(0)
+  })
+
+  it('counts limited seconds in SQL exactly as the detector does (one rule, thresholds.ts)', async () => {
+    // Mixed seconds around every threshold: shrunk or not, estimate below/near/above 1.5 × need, a slow
+    // source (12 fps, 2 fps), within and after the estimator start-up.
+    const mixed: Second[] = Array.from({ length: 24 }, (_, i) => ({
+      bps: [2_500_000, 500_000, 1_200_000][i % 3] as number,
+      limitation: i % 5 === 4 ? 'none' : 'bandwidth',
+      height: i % 2 ? 360 : 720,
+      fps: i % 7 === 0 ? 12 : 30,
+      available: [300_000, 3_000_000, 3_700_000, 3_800_000, 6_000_000][i % 5] as number,
+    }))
+    const s = await analyse('limited-agree', mixed)
+    const [series] = await detectorSeries(
+      store,
+      { app: 'agg', sessions: ['limited-agree'], from: 0, to: 32503680000000 },
+      [s.stream],
+    )
+    const rows = series?.rows ?? []
+    const span = spanOf({ ...s, codecRateBps: null, rows })
+    const ts = rows.filter((r) => limitedBy(r, span, 30) !== undefined).length
+    expect(ts).toBeGreaterThan(0)
+    expect(ts).toBeLessThan(s.aggregates.active_seconds)
+    expect(Math.round((s.aggregates.limited_share ?? 0) * s.aggregates.active_seconds)).toBe(ts)
   })
 
   it('computes the CV over steady segments and reports resolution switches apart', async () => {
