@@ -15,6 +15,8 @@ export interface Aggregates {
   bitrate_cv: number | null
   bitrate_sigma_kbps: number | null
   ramp_up_s: number | null
+  /** Resolution or layer switches (frame-height changes), reported apart from the CV. */
+  resolution_switches: number
   target_bitrate: number | null
   fps_mean: number | null
   fps_cv: number | null
@@ -23,6 +25,8 @@ export interface Aggregates {
   freeze_count: number
   frozen_s: number
   frozen_share: number | null
+  /** Inbound video: of frozen_s, the time paused (the sender stopped: webrtc-stats pauses). */
+  paused_s: number
   loss: number | null
   jitter_ms: number | null
   jitter_p95_ms: number | null
@@ -33,6 +37,10 @@ export interface Aggregates {
   limit_bandwidth_share: number | null
   limit_cpu_share: number | null
   limited_share: number | null
+  /** Outbound video: the media-source's mean frame rate, when reported. */
+  source_fps: number | null
+  /** Audio that never rose above silence/DTX (muted or silent): 1; its MOS ignores the codec rate. */
+  silent: number
   nack_per_s: number | null
   pli_per_s: number | null
   keyframes: number
@@ -63,6 +71,7 @@ export function toAggregates(r: StreamAggregateRow): Aggregates {
     bitrate_cv: round(r.bitrate_cv),
     bitrate_sigma_kbps: round(r.bitrate_sigma_kbps, 1),
     ramp_up_s: r.ramp_up_s,
+    resolution_switches: r.kind === 'video' ? r.resolution_switches : 0,
     target_bitrate: round(r.target_bitrate, 0),
     fps_mean: round(r.fps_mean, 2),
     fps_cv: round(r.fps_cv),
@@ -71,6 +80,7 @@ export function toAggregates(r: StreamAggregateRow): Aggregates {
     freeze_count: inVideo ? Math.max(r.freeze_count, r.stalled_s > 0 && r.freeze_count === 0 ? 1 : 0) : 0,
     frozen_s: round(frozen, 2) ?? 0,
     frozen_share: inVideo && r.duration_s > 0 ? round(Math.min(1, frozen / r.duration_s), 4) : null,
+    paused_s: inVideo ? (round(r.paused_s, 2) ?? 0) : 0,
     loss: round(r.loss, 4),
     jitter_ms: round(r.jitter_ms, 1),
     jitter_p95_ms: round(r.jitter_p95_ms, 1),
@@ -84,6 +94,8 @@ export function toAggregates(r: StreamAggregateRow): Aggregates {
       r.kind === 'video' && r.direction === 'outbound' && r.active_seconds > 0
         ? round(r.limited_seconds / r.active_seconds)
         : null,
+    source_fps: round(r.source_fps, 2),
+    silent: r.silent,
     nack_per_s: round(r.nack_per_s, 2),
     pli_per_s: round(r.pli_per_s, 2),
     keyframes: r.keyframes,
@@ -92,12 +104,15 @@ export function toAggregates(r: StreamAggregateRow): Aggregates {
   }
 }
 
+/** Below this codec rate Opus's Ie alone can push the MOS under 3.5: such audio has all its seconds read. */
+export const LOW_CODEC_RATE_BPS = 10_000
+
 /** Which streams' per-second series the detectors need (a superset of every detector's trigger). */
 export function needsSeries(r: StreamAggregateRow): boolean {
   if (r.p_loss || r.p_rtt) return true
   if (
     r.kind === 'audio' &&
-    (r.p_jitter || r.p_mos_risk || (r.bitrate_p90 !== null && r.bitrate_p90 < 10_000))
+    (r.p_jitter || r.p_mos_risk || (r.codec_rate_bps !== null && r.codec_rate_bps < LOW_CODEC_RATE_BPS))
   ) {
     return true
   }

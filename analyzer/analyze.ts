@@ -3,7 +3,7 @@
 // and the offline CLI.
 import type { Store } from '../store/index.ts'
 import type { Aggregates } from './aggregates.ts'
-import { needsSeries, toAggregates } from './aggregates.ts'
+import { LOW_CODEC_RATE_BPS, needsSeries, toAggregates } from './aggregates.ts'
 import { detectIssues } from './issues.ts'
 import type { Issue, StateEvent, StreamSecond, StreamSeries, TransportSeries } from './issues.ts'
 import { buildLegs, combineLegs, legFlowed, scoreLeg } from './legs.ts'
@@ -157,7 +157,9 @@ async function fetchBatch(store: Store, app: string, sessions: string[], opts: A
   const wantedPcs = trs.filter((t) => t.p_rtt === 1 || t.relay_seconds > 0)
   // The detectors read the flagged seconds the aggregate query already returned; only audio at a very
   // low codec rate (whose MOS can drop with no flagged second) has all its seconds read.
-  const lowRate = wanted.filter((w) => w.kind === 'audio' && w.bitrate_p90 !== null && w.bitrate_p90 < 10_000)
+  const lowRate = wanted.filter(
+    (w) => w.kind === 'audio' && w.codec_rate_bps !== null && w.codec_rate_bps < LOW_CODEC_RATE_BPS,
+  )
   const [full, tseries] = await Promise.all([
     lowRate.length
       ? detectorSeries(store, { ...scope, sessions: [...new Set(lowRate.map((w) => w.session_id))] }, [
@@ -304,7 +306,7 @@ function scoreBatch(
         direction: r.direction,
         kind: r.kind,
         codec: r.codec,
-        codecRateBps: r.bitrate_p90,
+        codecRateBps: r.codec_rate_bps,
         rows: list,
         span: {
           start: r.start_ms,
@@ -312,6 +314,7 @@ function scoreBatch(
           firstActive: r.first_active_ms,
           lastActive: r.last_active_ms,
           maxHeight: r.max_height,
+          minRttMs: r.min_rtt_ms,
         },
       })
     }

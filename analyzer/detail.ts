@@ -10,6 +10,7 @@ import { streamColumns, transportDetail } from './queries.ts'
 import type { StreamColumns } from './queries.ts'
 import { bucketSeries } from './seconds.ts'
 import { f32, iso, storedAnalysis } from './stored.ts'
+import { SILENT_AUDIO_BPS, SILENT_AUDIO_LEVEL } from './thresholds.ts'
 
 /** Columns of the per-second series in the API, in this order. */
 export const SERIES_FIELDS = [
@@ -57,10 +58,14 @@ function mosColumn(s: SessionAnalysis['streams'][number], c: StreamColumns): (nu
   const col = (f: string): readonly (number | null)[] => v[f] ?? []
   const active = col('active')
   const bitrate = col('bitrate_bps')
+  const level = col('audio_level')
   const br: number[] = []
   for (let i = 0; i < c.t.length; i++) {
     const b = bitrate[i]
-    if (active[i] === 1 && b !== null && b !== undefined) br.push(b)
+    // The codec's active rate, as the aggregates compute it (queries.ts VOICED): silent seconds left out.
+    const voiced =
+      b !== null && b !== undefined && b >= SILENT_AUDIO_BPS && (level[i] ?? 1) >= SILENT_AUDIO_LEVEL
+    if (active[i] === 1 && voiced) br.push(b)
   }
   br.sort((a, b) => a - b)
   const series: StreamSeries = {

@@ -1,8 +1,10 @@
-// Detectors over one RTP stream's per-second series: jitter, loss, MOS, freezes, CPU/bandwidth
-// limitation and key-frame storms. Pure. Thresholds and sources: SCORING.md.
+// Detectors over one RTP stream's per-second series: jitter, loss, MOS, key-frame storms, and freezes
+// (detect-freezes.ts) and CPU/bandwidth limitation (detect-limitation.ts). Pure. Thresholds and sources: SCORING.md.
 import { SECOND, issue, persistentEpisodes, r1, r3, runs, spanOf, stats } from './episodes.ts'
 import type { DetectOptions, Episode, Issue, StreamSecond, StreamSeries } from './episodes.ts'
-import { eModel, targetBitrateBps } from './score.ts'
+import { freezeIssues } from './detect-freezes.ts'
+import { limitationIssues } from './detect-limitation.ts'
+import { eModel } from './score.ts'
 
 /** Per-second MOS of an audio row (the E-model of score.ts on that second's values), or null. */
 export function secondMos(
@@ -103,50 +105,9 @@ export function streamIssues(
     }
   }
 
-  if (s.kind === 'video' && s.direction === 'inbound') out.push(...freezes(s))
+  if (s.kind === 'video' && s.direction === 'inbound') out.push(...freezeIssues(s))
 
-  if (s.kind === 'video' && s.direction === 'outbound') {
-    const maxHeight = spanOf(s).maxHeight
-    const limited = (r: StreamSecond): 'bandwidth' | 'cpu' | undefined => {
-      if (r.active !== 1) return undefined
-      const bw = r.limit_bandwidth_share ?? (r.limitation === 'bandwidth' ? 1 : 0)
-      const cpu = r.limit_cpu_share ?? (r.limitation === 'cpu' ? 1 : 0)
-      if (Math.max(bw, cpu) < 0.5) return undefined
-      // libwebrtc reports `bandwidth` while its estimate ramps up even at full quality: only count seconds
-      // where the limitation cost something (smaller frames, fewer fps or too few bits for the size).
-      const costly =
-        (r.height > 0 && r.height < maxHeight) ||
-        (r.fps !== null && r.fps < 0.8 * opts.expectedFps) ||
-        (r.bitrate_bps !== null && r.height > 0 && r.bitrate_bps < 0.8 * targetBitrateBps(r.width, r.height))
-      if (!costly) return undefined
-      return cpu > bw ? 'cpu' : 'bandwidth'
-    }
-    for (const e of persistentEpisodes(rows, (r) => limited(r) !== undefined)) {
-      const reasons = e.hits.map((i) => limited(at(i)))
-      const cpuN = reasons.filter((x) => x === 'cpu').length
-      const type = cpuN > reasons.length / 2 ? 'cpu_limitation' : 'bandwidth_limitation'
-      const fps = stats(values(e, (r) => r.fps))
-      const br = stats(values(e, (r) => r.bitrate_bps))
-      const h = stats(values(e, (r) => r.height))
-      out.push(
-        issue(
-          s,
-          type,
-          fps.mean < 10 ? 'critical' : 'warning',
-          at(e.from).t,
-          at(e.to).t,
-          {
-            seconds: e.hits.length,
-            mean_bitrate_bps: Math.round(br.mean),
-            mean_fps: r1(fps.mean),
-            mean_height: Math.round(h.mean),
-            max_height: maxHeight,
-          },
-          `video limited by ${type === 'cpu_limitation' ? 'CPU' : 'bandwidth'} for ${e.hits.length} s (${Math.round(br.mean / 1000)} kbps, ${r1(fps.mean)} fps, ${Math.round(h.mean)}p)`,
-        ),
-      )
-    }
-  }
+  if (s.kind === 'video' && s.direction === 'outbound') out.push(...limitationIssues(s, opts))
 
   if (s.kind === 'video') {
     // Start-up key frames are normal: the storm rule starts 5 s after the stream's first row.
@@ -179,52 +140,6 @@ export function streamIssues(
         ),
       )
     }
-  }
-  return out
-}
-
-/**
- * Freezes of one inbound video stream: seconds with freeze stats (libwebrtc counts a freeze when the
- * next frame arrives, webrtc-stats §7.6 freezeCount) and seconds without any packet between the
- * stream's first and last active second (a stall the receiver shows as a frozen picture).
- */
-function freezes(s: StreamSeries): Issue[] {
-  const rows = s.rows
-  const { firstActive, lastActive } = spanOf(s)
-  const stalled = (r: StreamSecond): boolean =>
-    r.active === 0 && firstActive !== null && lastActive !== null && r.t > firstActive && r.t < lastActive
-  const hit = (r: StreamSecond): boolean =>
-    (r.freeze_count ?? 0) > 0 || (r.frozen_share ?? 0) > 0 || stalled(r)
-  const out: Issue[] = []
-  for (const e of runs(rows, hit, 2 * SECOND)) {
-    let count = 0
-    let frozen = 0
-    let stalledS = 0
-    for (const i of e.hits) {
-      const r = rows[i] as StreamSecond
-      count += r.freeze_count ?? 0
-      const dt = (r.interval_ms || SECOND) / SECOND
-      if (stalled(r)) stalledS += dt
-      else frozen += (r.frozen_share ?? 0) * dt
-    }
-    const total = frozen + stalledS
-    const a = rows[e.from] as StreamSecond
-    const b = rows[e.to] as StreamSecond
-    out.push(
-      issue(
-        s,
-        'freeze',
-        total >= 3 ? 'critical' : 'warning',
-        a.t,
-        b.t,
-        {
-          freezes: Math.max(count, stalledS > 0 ? 1 : 0),
-          frozen_s: r1(total),
-          stalled_s: r1(stalledS),
-        },
-        `video froze for ${r1(total)} s (${Math.max(count, stalledS > 0 ? 1 : 0)} freeze(s)${stalledS > 0 ? `, ${r1(stalledS)} s without packets` : ''})`,
-      ),
-    )
   }
   return out
 }

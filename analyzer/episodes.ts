@@ -58,6 +58,13 @@ export interface StreamSecond {
   keyframes: number | null
   pli_per_s: number | null
   concealment_ratio: number | null
+  /** Columns of migration 006 (absent in rows stored before it, and in hand-written series). */
+  pause_count?: number | null
+  paused_share?: number | null
+  source_fps?: number | null
+  source_width?: number
+  source_height?: number
+  available_out_bps?: number | null
 }
 
 export interface StreamSeries {
@@ -85,6 +92,8 @@ export interface StreamSpan {
   lastActive: number | null
   /** Largest frame height of an active second. */
   maxHeight: number
+  /** The stream's lowest RTT (ms), the baseline for RTT growth; null when unknown. */
+  minRttMs?: number | null
 }
 
 /** The span of `s`: as given, or read off its rows (a full series). */
@@ -97,6 +106,9 @@ export function spanOf(s: StreamSeries): StreamSpan {
     firstActive: active[0]?.t ?? null,
     lastActive: active[active.length - 1]?.t ?? null,
     maxHeight: Math.max(0, ...active.map((r) => r.height)),
+    minRttMs: s.rows.some((r) => r.rtt_ms !== null)
+      ? Math.min(...s.rows.flatMap((r) => (r.rtt_ms !== null ? [r.rtt_ms] : [])))
+      : null,
   }
 }
 

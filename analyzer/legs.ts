@@ -65,7 +65,8 @@ export function scoreLeg(
     const loss = pick(r?.loss, s?.loss)
     leg.mos = eModel({
       codec,
-      bitrateBps: pick(leg.sender?.row.bitrate_p90, leg.receiver?.row.bitrate_p90),
+      // The codec's active rate: seconds of silence or DTX say nothing of the codec (SCORING.md §4).
+      bitrateBps: pick(leg.sender?.row.codec_rate_bps, leg.receiver?.row.codec_rate_bps),
       rttMs: rtt,
       jbMs: r?.jb_delay_ms ?? null,
       jitterMs: pick(r?.jitter_ms, s?.jitter_ms),
@@ -81,6 +82,7 @@ export function scoreLeg(
     width: r?.width || s?.width || 0,
     height: r?.height || s?.height || 0,
     fps: pick(r?.fps_mean, s?.fps_mean),
+    sourceFps: s?.source_fps ?? null,
     expectedFps: opts.expectedFps,
     bitrateCv: pick(s?.bitrate_cv, r?.bitrate_cv),
     frozenShare: r?.frozen_share ?? null,

@@ -4,6 +4,18 @@
 import type { Store } from '../store/index.ts'
 import type { StateEvent, StreamSecond, TransportSecond } from './issues.ts'
 import { targetBitrateSql } from './score.ts'
+import {
+  AVAILABLE_HEADROOM,
+  LIMIT_LOSS,
+  LIMIT_RTT_GROWTH_MS,
+  LIMIT_STARTUP_MS,
+  SILENT_AUDIO_BPS,
+  SILENT_AUDIO_LEVEL,
+  STALL_FPS,
+  STEADY_MIN_S,
+  SWITCH_SETTLE_S,
+  TEARDOWN_MS,
+} from './thresholds.ts'
 
 /** A batch of sessions of one app over a time range (epoch ms, inclusive). */
 export interface Scope {
@@ -58,12 +70,23 @@ const DETECTOR_FIELDS = [
   'keyframes',
   'pli_per_s',
   'concealment_ratio',
+  'pause_count',
+  'paused_share',
+  'source_fps',
+  'source_width',
+  'source_height',
+  'available_out_bps',
 ] as const
 // Qualified: inside the aggregate query several of these names are aliases of aggregates.
 const SECOND_TUPLE = `(toUnixTimestamp64Milli(ts), ${DETECTOR_FIELDS.map((f) => `stream_seconds.${f}`).join(', ')})`
 // The seconds a detector can flag; any other second is only a gap to the detectors (time-based rules).
+const IN_VIDEO = `stream_seconds.direction = 'inbound' AND stream_seconds.kind = 'video'`
+// detect-freezes.ts: a second with reported freezes or pauses, or that may be stalled (no frame shown).
+const FREEZE_SECOND = `(stream_seconds.freeze_count > 0 OR stream_seconds.frozen_share > 0
+  OR stream_seconds.pause_count > 0 OR stream_seconds.paused_share > 0 OR stream_seconds.active = 0
+  OR ifNull(stream_seconds.fps, ${STALL_FPS}) < ${STALL_FPS})`
 const FLAGGED = `(stream_seconds.loss_ratio > 0.01 OR stream_seconds.jitter_ms > 30 OR stream_seconds.active = 0
-  OR stream_seconds.freeze_count > 0 OR stream_seconds.frozen_share > 0 OR stream_seconds.keyframes > 0
+  OR (${IN_VIDEO} AND ${FREEZE_SECOND}) OR stream_seconds.keyframes > 0
   OR stream_seconds.concealment_ratio > 0.02
   OR ifNull(stream_seconds.rtt_ms, 0) / 2 + ifNull(stream_seconds.jb_delay_ms, 0) > 150
   OR greatest(${BW}, ${CPU}) >= 0.5)`
@@ -75,37 +98,101 @@ export function toSecond(v: unknown[]): StreamSecond {
   return o as unknown as StreamSecond
 }
 
+// detect-limitation.ts limitedBy() over a tuple of the `limited` array (LIMITED_TUPLE), with the
+// stream's start_ms, max_height and target_max (the target of its largest frame): costly against the
+// source, after start-up, and for bandwidth with the sender's own evidence. What depends on one row only
+// is computed per row, so that the lambda stays small: ClickHouse analyses every copy of an expression.
+const ROW_SRC_FPS = `if(ifNull(stream_seconds.source_fps, -1) >= 0, least({fps:Float64}, stream_seconds.source_fps), {fps:Float64})`
+const ROW_SCALE = `least(1, ${ROW_SRC_FPS} / {fps:Float64})`
+const LIMITED_TUPLE = `(toUnixTimestamp64Milli(ts), stream_seconds.height, ifNull(fps, -1), ifNull(bitrate_bps, -1),
+      ${ROW_SRC_FPS}, ${ROW_SCALE}, stream_seconds.source_width > 0 AND stream_seconds.source_height > 0,
+      stream_seconds.source_height, ifNull(stream_seconds.available_out_bps, -1), ifNull(loss_ratio, 0),
+      ifNull(stream_seconds.rtt_ms, -1), ${BW}, ${CPU},
+      ${targetBitrateSql('toFloat64(stream_seconds.width) * stream_seconds.height')},
+      ${targetBitrateSql('toFloat64(stream_seconds.source_width) * stream_seconds.source_height')})`
+const LIM = {
+  t: 'x.1',
+  h: 'x.2',
+  fps: 'x.3',
+  br: 'x.4',
+  srcFps: 'x.5',
+  scale: 'x.6',
+  sized: 'x.7',
+  sh: 'x.8',
+  avail: 'x.9',
+  loss: 'x.10',
+  rtt: 'x.11',
+  bw: 'x.12',
+  cpu: 'x.13',
+  target: 'x.14',
+  srcTarget: 'x.15',
+}
+const COSTLY = `((${LIM.h} > 0 AND ${LIM.h} < if(${LIM.sized}, ${LIM.sh}, max_height))
+    OR (${LIM.fps} >= 0 AND ${LIM.fps} < 0.8 * ${LIM.srcFps})
+    OR (${LIM.br} >= 0 AND ${LIM.h} > 0 AND ${LIM.br} < 0.8 * ${LIM.target} * ${LIM.scale}))`
+const NEED = `if(${LIM.sized}, ${LIM.srcTarget}, target_max) * ${LIM.scale}`
+const EVIDENCE = `((${LIM.avail} >= 0 AND ${LIM.avail} <= ${AVAILABLE_HEADROOM} * ${NEED}) OR ${LIM.loss} >= ${LIMIT_LOSS}
+    OR (min_rtt_ms IS NOT NULL AND ${LIM.rtt} >= 0 AND ${LIM.rtt} >= min_rtt_ms + ${LIMIT_RTT_GROWTH_MS}))`
+const LIMITED = `(${LIM.t} >= start_ms + ${LIMIT_STARTUP_MS} AND ${COSTLY} AND (${LIM.cpu} > ${LIM.bw} OR ${EVIDENCE}))`
+
+// An audio second with sound: above the silence/DTX rate, and above −60 dBov where the level is known.
+const VOICED = `(active = 1 AND bitrate_bps >= ${SILENT_AUDIO_BPS}
+  AND ifNull(stream_seconds.audio_level, 1) >= ${SILENT_AUDIO_LEVEL})`
+
 /**
  * Per-stream aggregates (DESIGN.md "Metrics and scores"). The inner query collects, per stream, the
- * aggregates plus three small arrays needing a second pass: the ordered active bitrates (ramp-up and
- * CV), inactive seconds (stalls between active ones) and limited seconds (did the limitation cost
- * quality?). The outer query reduces those arrays to numbers. Same rules as issues.ts, see SCORING.md.
+ * aggregates plus small arrays needing a second pass: the ordered active bitrates and frame heights
+ * (steady segments, CV), inactive seconds, seconds that may freeze (stalls, freezes, pauses) and limited
+ * seconds (did the limitation cost quality, with evidence?). The middle query reduces those arrays to
+ * numbers. Same rules as the detectors (detect-*.ts, thresholds.ts), see SCORING.md.
  */
+// The steady segments' (n, Σx, Σx²) that count, and their seconds (SCORING.md §2).
+const STEADY = `arrayFilter(g -> g.1 >= ${STEADY_MIN_S} AND g.2 > 0, seg_stats)`
+const STEADY_N = `arraySum(g -> g.1, ${STEADY})`
 const STREAM_AGGREGATES = `
-SELECT * EXCEPT (ramp_i, steady, steady_mean, sigma) FROM (
+SELECT * EXCEPT (seg_starts, seg_stats, target_max),
+  if(${STEADY_N} >= ${STEADY_MIN_S},
+    sqrt(arraySum(g -> greatest(0, g.3 - g.2 * g.2 / g.1) / pow(g.2 / g.1, 2), ${STEADY}) / ${STEADY_N}), NULL) AS bitrate_cv,
+  if(${STEADY_N} >= ${STEADY_MIN_S},
+    sqrt(arraySum(g -> greatest(0, g.3 - g.2 * g.2 / g.1), ${STEADY}) / ${STEADY_N}) / 1000, NULL) AS bitrate_sigma_kbps,
+  if(length(seg_stats) > 0, seg_stats[1].4, NULL) AS ramp_up_s
+FROM (
 SELECT
   session_id, peer_id, pc_id, stream_id, direction, kind, ssrc, codec,
   seconds, active_seconds, start_ms, end_ms, duration_s,
   bitrate_mean, bitrate_q[1] AS bitrate_p5, bitrate_q[2] AS bitrate_p50, bitrate_q[3] AS bitrate_p90,
   bitrate_q[4] AS bitrate_p95,
-  arrayFirstIndex(x -> x >= 0.5 * bitrate_mean, br) AS ramp_i,
-  if(ramp_i > 0, arraySlice(br, ramp_i), []) AS steady,
-  arrayAvg(steady) AS steady_mean,
-  if(length(steady) >= 3 AND steady_mean > 0,
-     sqrt(greatest(0, arrayAvg(arrayMap(x -> x * x, steady)) - steady_mean * steady_mean)), NULL) AS sigma,
-  sigma / steady_mean AS bitrate_cv,
-  sigma / 1000 AS bitrate_sigma_kbps,
-  if(ramp_i > 0, ramp_i - 1, NULL) AS ramp_up_s,
+  -- Steady segments (SCORING.md §2): the active seconds split where the frame height changes (a
+  -- resolution or layer switch); each drops its ramp-up (seconds before the first at 50% of its mean)
+  -- and, after a switch, ${SWITCH_SETTLE_S} s of settling. Per segment (n, Σx, Σx², seconds dropped); the
+  -- outer query pools segments with ${STEADY_MIN_S}+ seconds. Nested one-element arrayMaps bind each
+  -- intermediate once (an alias would be expanded, and analysed, at every use).
+  arrayFilter(i -> i = 1 OR (hs[i] != hs[i - 1] AND hs[i] > 0 AND hs[i - 1] > 0), arrayEnumerate(hs)) AS seg_starts,
+  arrayMap((st, en) -> arrayMap(seg -> arrayMap(k -> arrayMap(steady -> (length(steady), arraySum(steady),
+        arraySum(arrayMap(y -> y * y, steady)), k),
+      [arraySlice(seg, k + 1)])[1],
+      [greatest(if(st = 1, 0, ${SWITCH_SETTLE_S}), arrayFirstIndex(x -> x >= 0.5 * arrayAvg(seg), seg) - 1)])[1],
+    [arraySlice(br, st, en - st + 1)])[1],
+    seg_starts, arrayPushBack(arrayMap(x -> x - 1, arrayPopFront(seg_starts)), toInt64(length(br)))) AS seg_stats,
+  toUInt32(greatest(0, toInt64(length(seg_starts)) - 1)) AS resolution_switches,
   target_bitrate, fps_mean, if(fps_mean > 0, fps_sd / fps_mean, NULL) AS fps_cv,
-  width, height, max_height, freeze_count, frozen_stat_s, first_active_ms, last_active_ms,
-  arraySum(arrayMap(x -> if(x.1 > first_active_ms AND x.1 < last_active_ms, x.2, 0), inactive)) / 1000 AS stalled_s,
+  width, height, max_height, first_active_ms, last_active_ms,
+  -- detect-freezes.ts: stalled seconds (no frame shown between the first and last active second) are
+  -- frozen whole; elsewhere the reported frozen and paused share counts, except in the last second.
+  arraySum(arrayMap(x -> if(x.5 AND x.1 > first_active_ms AND x.1 < last_active_ms, x.2, 0), fr)) / 1000 AS stalled_s,
+  arraySum(arrayMap(x -> if(NOT (x.5 AND x.1 > first_active_ms AND x.1 < last_active_ms) AND x.1 <= end_ms - ${TEARDOWN_MS},
+    x.4 * x.2 / 1000, 0), fr)) AS frozen_stat_s,
+  arraySum(arrayMap(x -> if(x.1 <= end_ms - ${TEARDOWN_MS}, x.3, 0), fr)) AS freeze_count,
+  arraySum(arrayMap(x -> if(x.1 <= end_ms - ${TEARDOWN_MS}, x.2 * least(1, x.6) / 1000, 0), fr)) AS paused_s,
   loss, jitter_ms, jitter_p95_ms, rtt_ms, rtt_p95_ms, jb_delay_ms, qp,
   limit_bandwidth_share, limit_cpu_share,
-  arrayCount(x -> (x.1 > 0 AND x.1 < max_height) OR (x.2 >= 0 AND x.2 < 0.8 * {fps:Float64})
-    OR (x.3 >= 0 AND x.1 > 0 AND x.3 < 0.8 * ${targetBitrateSql('x.4 * x.1')}), limited) AS limited_seconds,
+  ${targetBitrateSql('max_height * max_height * 16 / 9')} AS target_max,
+  arrayCount(x -> ${LIMITED}, limited) AS limited_seconds,
+  source_fps, codec_rate_bps, silent, min_rtt_ms,
   nack_per_s, pli_per_s, keyframes, dropped_share, concealment,
   ${persists('f_rtt', 3)} AS p_rtt, ${persists('f_jitter', 3)} AS p_jitter, ${persists('f_loss', 3)} AS p_loss,
-  ${persists('f_mos', 3)} AS p_mos_risk, ${persists('arrayMap(x -> x.1, inactive)', 5)} AS p_silent, n_freeze,
+  ${persists('f_mos', 3)} AS p_mos_risk, ${persists('arrayMap(x -> x.1, inactive)', 5)} AS p_silent,
+  arrayCount(x -> x.1 <= end_ms - ${TEARDOWN_MS} AND (x.3 > 0 OR x.4 > 0), fr) + toUInt64(stalled_s > 0) AS n_freeze,
   -- Outbound video where neither limitation (< 3 costly seconds) nor a key-frame storm (< 5 key frames)
   -- can fire: only the loss detector runs, on lossy seconds; its other seconds would only be gaps.
   if(direction = 'outbound' AND kind = 'video' AND limited_seconds < 3 AND keyframes < 5,
@@ -122,14 +209,21 @@ FROM
     sum(interval_ms) / 1000 AS duration_s,
     avgIf(bitrate_bps, active = 1) AS bitrate_mean,
     quantilesExactIf(0.05, 0.5, 0.9, 0.95)(bitrate_bps, active = 1) AS bitrate_q,
-    arrayMap(x -> x.2, arraySort(groupArrayIf((ts, assumeNotNull(bitrate_bps)), active = 1 AND bitrate_bps IS NOT NULL))) AS br,
+    arraySort(groupArrayIf((ts, assumeNotNull(bitrate_bps), stream_seconds.height),
+      active = 1 AND bitrate_bps IS NOT NULL)) AS brh,
+    arrayMap(x -> x.2, brh) AS br, arrayMap(x -> x.3, brh) AS hs,
     avgIf(target_bitrate_bps, active = 1) AS target_bitrate,
     avgIf(fps, active = 1) AS fps_mean, stddevPopIf(fps, active = 1) AS fps_sd,
     quantileExactIf(0.5)(stream_seconds.width, active = 1 AND stream_seconds.width > 0) AS width,
     quantileExactIf(0.5)(stream_seconds.height, active = 1 AND stream_seconds.height > 0) AS height,
     maxIf(stream_seconds.height, active = 1) AS max_height,
-    ifNull(sum(stream_seconds.freeze_count), 0) AS freeze_count,
-    ifNull(sum(stream_seconds.frozen_share * interval_ms / 1000), 0) AS frozen_stat_s,
+    -- Inbound video seconds that may freeze: (t, interval, freezes + pauses, frozen + paused share,
+    -- no frame shown, paused share).
+    groupArrayIf((toUnixTimestamp64Milli(ts), interval_ms,
+      toUInt64(ifNull(stream_seconds.freeze_count, 0) + ifNull(stream_seconds.pause_count, 0)),
+      least(1, ifNull(stream_seconds.frozen_share, 0) + ifNull(stream_seconds.paused_share, 0)),
+      stream_seconds.active = 0 OR ifNull(stream_seconds.fps, ${STALL_FPS}) < ${STALL_FPS},
+      ifNull(stream_seconds.paused_share, 0)), ${IN_VIDEO} AND ${FREEZE_SECOND}) AS fr,
     groupArrayIf((toUnixTimestamp64Milli(ts), interval_ms), active = 0) AS inactive,
     minIf(toUnixTimestamp64Milli(ts), active = 1) AS first_active_ms,
     maxIf(toUnixTimestamp64Milli(ts), active = 1) AS last_active_ms,
@@ -143,9 +237,14 @@ FROM
     avg(stream_seconds.rtt_ms) AS rtt_ms, quantileExact(0.95)(stream_seconds.rtt_ms) AS rtt_p95_ms,
     avgIf(stream_seconds.jb_delay_ms, active = 1) AS jb_delay_ms,
     sumIf(qp_avg * fps, qp_avg IS NOT NULL AND fps > 0) / nullIf(sumIf(fps, qp_avg IS NOT NULL AND fps > 0), 0) AS qp,
+    min(stream_seconds.rtt_ms) AS min_rtt_ms,
+    avgIf(stream_seconds.source_fps, active = 1 AND stream_seconds.source_fps > 0) AS source_fps,
+    -- Audio: the codec's rate over seconds above silence/DTX (SCORING.md §4); none such → silent.
+    if(countIf(${VOICED}) > 0, quantileExactIf(0.9)(bitrate_bps, ${VOICED}), NULL) AS codec_rate_bps,
+    toUInt8(toString(any(stream_seconds.kind)) = 'audio' AND countIf(${VOICED}) = 0) AS silent,
     avgIf(stream_seconds.limit_bandwidth_share, active = 1) AS limit_bandwidth_share,
     avgIf(stream_seconds.limit_cpu_share, active = 1) AS limit_cpu_share,
-    groupArrayIf((stream_seconds.height, ifNull(fps, -1), ifNull(bitrate_bps, -1), stream_seconds.width),
+    groupArrayIf(${LIMITED_TUPLE},
       active = 1 AND greatest(${BW}, ${CPU}) >= 0.5) AS limited,
     avgIf(stream_seconds.nack_per_s, active = 1) AS nack_per_s,
     avgIf(stream_seconds.pli_per_s, active = 1) AS pli_per_s,
@@ -157,7 +256,6 @@ FROM
     ${flagged('loss_ratio > 0.01')} AS f_loss,
     ${flagged(`loss_ratio > 0.02 OR concealment_ratio > 0.02 OR stream_seconds.jitter_ms > 30
       OR ifNull(stream_seconds.rtt_ms, 0) / 2 + ifNull(stream_seconds.jb_delay_ms, 0) > 150`)} AS f_mos,
-    countIf(stream_seconds.freeze_count > 0 OR stream_seconds.frozen_share > 0) AS n_freeze,
     arraySort(groupArrayIf(${SECOND_TUPLE}, ${FLAGGED})) AS flagged_all
   FROM stream_seconds FINAL
   WHERE ${WHERE}
@@ -187,6 +285,8 @@ export interface StreamAggregateRow {
   bitrate_cv: number | null
   bitrate_sigma_kbps: number | null
   ramp_up_s: number | null
+  /** Frame-height changes between active seconds (resolution or layer switches). */
+  resolution_switches: number
   target_bitrate: number | null
   fps_mean: number | null
   fps_cv: number | null
@@ -198,6 +298,8 @@ export interface StreamAggregateRow {
   freeze_count: number
   frozen_stat_s: number
   stalled_s: number
+  /** Inbound video: seconds paused (webrtc-stats totalPausesDuration, capped per second). */
+  paused_s: number
   loss: number | null
   jitter_ms: number | null
   jitter_p95_ms: number | null
@@ -208,6 +310,13 @@ export interface StreamAggregateRow {
   limit_bandwidth_share: number | null
   limit_cpu_share: number | null
   limited_seconds: number
+  /** Outbound video: mean media-source frame rate, when reported. */
+  source_fps: number | null
+  /** Audio: p90 bitrate over seconds above silence/DTX (the codec's active rate); null when silent. */
+  codec_rate_bps: number | null
+  /** Audio without any second above silence/DTX: 1. */
+  silent: number
+  min_rtt_ms: number | null
   nack_per_s: number | null
   pli_per_s: number | null
   keyframes: number

@@ -2,7 +2,7 @@
 // source, in analyzer/SCORING.md). Pure: plain numbers in, plain numbers out, no I/O.
 
 /** Bumped whenever a formula or constant below changes, so stored scores say which rules made them. */
-export const SCORE_VERSION = 3
+export const SCORE_VERSION = 4
 
 const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v))
 /** 0 at `from`, 1 at `to` (either direction), linear between, clamped. */
@@ -191,8 +191,13 @@ export interface VideoInputs {
   width: number
   height: number
   fps: number | null
+  /**
+   * The source's own frame rate (media-source framesPerSecond), when known: a camera delivering fewer
+   * frames needs fewer bits, so the bitrate target scales with it (the frame rate is penalised once).
+   */
+  sourceFps?: number | null
   expectedFps: number
-  /** Coefficient of variation σ/μ of the bitrate after ramp-up. */
+  /** Coefficient of variation σ/μ of the bitrate over steady segments (SCORING.md §2). */
   bitrateCv: number | null
   /** Share of time frozen, 0..1, and freezes per minute. */
   frozenShare: number | null
@@ -210,7 +215,9 @@ export interface VideoInputs {
 export function videoPenalties(v: VideoInputs): Penalties {
   const c = PENALTY_CAPS
   const lines = Math.min(v.width, v.height)
-  const target = lines > 0 ? targetBitrateBps(v.width, v.height) : null
+  const srcFps = v.sourceFps !== null && v.sourceFps !== undefined && v.sourceFps > 0 ? v.sourceFps : null
+  const fpsScale = srcFps === null ? 1 : Math.min(1, srcFps / v.expectedFps)
+  const target = lines > 0 ? targetBitrateBps(v.width, v.height) * fpsScale : null
   const thresholds = QP_THRESHOLDS[v.codec.toLowerCase()]
   const expected = v.expectedFps * 0.8
   const oneWay = v.rttMs === null && v.jbMs === null ? null : (v.rttMs ?? 0) / 2 + (v.jbMs ?? 0)

@@ -44,6 +44,15 @@ export interface StreamMetrics {
   jb_delay_ms: number | null
   concealment_ratio: number | null
   audio_level: number | null
+  /** Inbound video: pauses (no frame for ≥ 5 s, webrtc-stats §7.6) and the share of the second paused. */
+  pause_count: number | null
+  paused_share: number | null
+  /** Outbound video: the media-source's frame rate and size (webrtc-stats §7.13), 0 when unknown. */
+  source_fps: number | null
+  source_width: number
+  source_height: number
+  /** Outbound: the sender's bandwidth estimate for the pc (selected candidate pair), bps. */
+  available_out_bps: number | null
 }
 
 /** One row of `transport_seconds` without the identity columns. */
@@ -161,9 +170,13 @@ function outbound(
   obj: StatsObject,
   ts: number,
   pairRttMs: number | undefined,
+  availableOutBps: number | null,
 ): StreamMetrics {
   const p = pairOf(state, snap, id, ts) as Pair
   const kind = str(obj, 'kind') === 'audio' ? 'audio' : 'video'
+  // The source's own rate and size: media-source framesPerSecond, width, height; for audio its level
+  // (webrtc-stats §7.13), which tells a silent microphone from speech.
+  const source = state.get(str(obj, 'mediaSourceId') ?? '')
   const remoteId = str(obj, 'remoteId')
   const remote = pairOf(state, snap, remoteId, ts)
   const bytes = rate(p, 'bytesSent')
@@ -226,7 +239,13 @@ function outbound(
     limit_other_share: round(share('other'), 3),
     jb_delay_ms: null,
     concealment_ratio: null,
-    audio_level: null,
+    audio_level: kind === 'audio' ? round(num(source, 'audioLevel'), 4) : null,
+    pause_count: null,
+    paused_share: null,
+    source_fps: kind === 'video' ? round(num(source, 'framesPerSecond'), 2) : null,
+    source_width: kind === 'video' ? (num(source, 'width') ?? 0) : 0,
+    source_height: kind === 'video' ? (num(source, 'height') ?? 0) : 0,
+    available_out_bps: availableOutBps,
   }
 }
 
@@ -252,6 +271,8 @@ function inbound(
   const rtx = rate(p, 'retransmittedBytesReceived') ?? 0
   const freezePair = from('totalFreezesDuration')
   const frozen = rate(freezePair, 'totalFreezesDuration')
+  const pausePair = from('totalPausesDuration')
+  const paused = rate(pausePair, 'totalPausesDuration')
   const packets = rate(p, 'packetsReceived')
   return {
     stream_id: id,
@@ -314,6 +335,22 @@ function inbound(
         ? round(ratio(from('concealedSamples'), 'concealedSamples', 'totalSamplesReceived'), 4)
         : null,
     audio_level: kind === 'audio' ? round(num(obj, 'audioLevel'), 4) : null,
+    // Like totalFreezesDuration, a pause is added whole when the next frame arrives (capped per second).
+    pause_count:
+      kind === 'video' && pausePair && pausePair.dt > 0
+        ? round(delta(pausePair.cur, pausePair.prev, 'pauseCount'), 0)
+        : null,
+    paused_share:
+      kind === 'video'
+        ? round(
+            mapDef(paused, (v) => Math.min(1, v)),
+            3,
+          )
+        : null,
+    source_fps: null,
+    source_width: 0,
+    source_height: 0,
+    available_out_bps: null,
   }
 }
 
@@ -388,7 +425,8 @@ export function deriveSecond(state: StatsState, ts: number, prev: Snapshot | und
   const snapshot: Snapshot = new Map()
   for (const [id, obj] of state) {
     const type = obj.type
-    if (type === 'outbound-rtp') streams.push(outbound(state, prev, id, obj, ts, pairRtt))
+    if (type === 'outbound-rtp')
+      streams.push(outbound(state, prev, id, obj, ts, pairRtt, tr?.available_out_bps ?? null))
     else if (type === 'inbound-rtp') streams.push(inbound(state, prev, id, obj, ts, pairRtt))
     if (typeof type === 'string' && SNAPSHOT_TYPES.has(type)) {
       snapshot.set(id, { ts: num(obj, 'timestamp') ?? ts, obj: { ...obj } })
@@ -426,6 +464,9 @@ function fitStream(s: StreamMetrics): void {
   s.packets_lost = count(s.packets_lost, -I32 - 1, I32)
   s.frames_dropped = count(s.frames_dropped, 0, U32)
   s.freeze_count = count(s.freeze_count, 0, U32)
+  s.pause_count = count(s.pause_count, 0, U32)
+  s.source_width = key(s.source_width, U16)
+  s.source_height = key(s.source_height, U16)
   s.keyframes = count(s.keyframes, 0, U32)
 }
 

@@ -79,6 +79,13 @@ export interface WrtcCallOptions {
    * `failed` after about 16 s here. Either way waitConnected() rejects.
    */
   ice?: 'connect' | 'withhold-candidates' | 'wrong-credentials'
+  /**
+   * Frame size at each video tick (ms since the call started), default always width x height: a change
+   * is a real resolution switch at the source, which the encoder follows.
+   */
+  sizeAt?: (elapsedMs: number) => { width: number; height: number }
+  /** Send digital silence instead of the 440 Hz tone (a muted or silent microphone), default false. */
+  silentAudio?: boolean
 }
 
 export interface SinkCounts {
@@ -151,11 +158,18 @@ export function startWrtcCall(options: WrtcCallOptions = {}): WrtcCall {
       direction: 'sendonly',
       sendEncodings: maxBitrate === undefined ? [{}] : [{ maxBitrate }],
     }).sender
-    const frames = new SyntheticVideo(width, height)
+    const generators = new Map<string, SyntheticVideo>()
+    const framesOf = (w: number, h: number): SyntheticVideo => {
+      let g = generators.get(`${w}x${h}`)
+      if (!g) generators.set(`${w}x${h}`, (g = new SyntheticVideo(w, h)))
+      return g
+    }
     timers.push(
       setInterval(() => {
-        if (options.withholdVideo?.(performance.now() - startedAt)) return
-        source.onFrame(frames.next())
+        const elapsed = performance.now() - startedAt
+        if (options.withholdVideo?.(elapsed)) return
+        const size = options.sizeAt?.(elapsed) ?? { width, height }
+        source.onFrame(framesOf(size.width, size.height).next())
       }, 1000 / fps),
     )
   }
@@ -165,7 +179,7 @@ export function startWrtcCall(options: WrtcCallOptions = {}): WrtcCall {
     const track = source.createTrack()
     localTracks.push(track)
     a.addTransceiver(track, { direction: 'sendonly' })
-    const tone = new SineWave(TONE_HZ)
+    const tone = new SineWave(options.silentAudio ? 0 : TONE_HZ, options.silentAudio ? 0 : 8000)
     let chunksSent = 0
     timers.push(
       setInterval(() => {
@@ -396,14 +410,17 @@ class SineWave {
   private phase = 0
   private readonly step: number
 
-  constructor(hz: number) {
+  constructor(
+    hz: number,
+    private readonly amplitude = 8000,
+  ) {
     this.step = (2 * Math.PI * hz) / SAMPLE_RATE
   }
 
   next(): AudioChunk {
     const samples = new Int16Array(SAMPLES_PER_CHUNK)
     for (let i = 0; i < samples.length; i++) {
-      samples[i] = Math.round(Math.sin(this.phase) * 8000)
+      samples[i] = Math.round(Math.sin(this.phase) * this.amplitude)
       this.phase += this.step
     }
     this.phase %= 2 * Math.PI

@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { analyzeSessions } from '../../analyzer/analyze.ts'
 import type { StreamAnalysis } from '../../analyzer/analyze.ts'
 import { sessionRows, storeSession } from '../../analyzer/offline.ts'
+import { limitedBy } from '../../analyzer/detect-limitation.ts'
+import { spanOf } from '../../analyzer/episodes.ts'
+import { detectorSeries } from '../../analyzer/queries.ts'
 import type { OfflineSession, Stat } from '../../analyzer/offline.ts'
 import { targetBitrateBps, targetBitrateSql } from '../../analyzer/score.ts'
 import { createChdbStore } from '../../store/chdb.ts'
@@ -31,6 +34,8 @@ interface Second {
   height?: number
   fps?: number
   resetBefore?: boolean
+  /** The sender's bandwidth estimate this second (candidate-pair availableOutgoingBitrate), bps. */
+  available?: number
 }
 
 /** One outbound video stream (ssrc 7) with the given per-second bitrates, as cumulative getStats() counters. */
@@ -67,6 +72,18 @@ function videoReports(seconds: Second[]): Stat[][] {
         qualityLimitationReason: reason,
         qualityLimitationDurations: { ...durations },
       },
+      ...(s.available === undefined
+        ? []
+        : [
+            {
+              id: 'CP1',
+              type: 'candidate-pair',
+              timestamp: T0 + i * 1000,
+              state: 'succeeded',
+              nominated: true,
+              availableOutgoingBitrate: s.available,
+            },
+          ]),
     ])
   })
   return reports
@@ -142,14 +159,78 @@ describe('stream aggregates', () => {
     expect(s.aggregates.bitrate_cv).toBe(0)
   })
 
-  it('counts limitation only in seconds where it cost quality', async () => {
-    // 4 s "bandwidth" at full quality (libwebrtc's ramp-up), then 4 s where the frames shrank to 360p.
+  it('counts limitation only in seconds where it cost quality, with the sender evidence', async () => {
+    // 6 s "bandwidth" at full quality (libwebrtc's ramp-up), then 4 s where the frames shrank to 360p
+    // while the sender's estimate (400 kbps) was below what a 720p source needs (2.5 Mbps).
     const s = await analyse('limited', [
-      ...Array.from({ length: 4 }, () => ({ bps: 2_500_000, limitation: 'bandwidth' })),
-      ...Array.from({ length: 4 }, () => ({ bps: 500_000, limitation: 'bandwidth', height: 360 })),
+      ...Array.from({ length: 6 }, () => ({ bps: 2_500_000, limitation: 'bandwidth', available: 3_000_000 })),
+      ...Array.from({ length: 4 }, () => ({
+        bps: 500_000,
+        limitation: 'bandwidth',
+        height: 360,
+        available: 400_000,
+      })),
     ])
     expect(s.aggregates.limit_bandwidth_share).toBe(1)
-    expect(s.aggregates.limited_share).toBe(0.5)
+    expect(s.aggregates.limited_share).toBe(0.4)
+    // The same shrink with 5 Mbps available is not the network: no limited second.
+    const ample = await analyse('limited-ample', [
+      ...Array.from({ length: 6 }, () => ({ bps: 2_500_000, limitation: 'bandwidth', available: 5_000_000 })),
+      ...Array.from({ length: 4 }, () => ({
+        bps: 500_000,
+        limitation: 'bandwidth',
+        height: 360,
+        available: 5_000_000,
+      })),
+    ])
+    expect(ample.aggregates.limited_share).toBe(0)
+  })
+
+  it('counts limited seconds in SQL exactly as the detector does (one rule, thresholds.ts)', async () => {
+    // Mixed seconds around every threshold: shrunk or not, estimate below/near/above 1.5 × need, a slow
+    // source (12 fps, 2 fps), within and after the estimator start-up.
+    const mixed: Second[] = Array.from({ length: 24 }, (_, i) => ({
+      bps: [2_500_000, 500_000, 1_200_000][i % 3] as number,
+      limitation: i % 5 === 4 ? 'none' : 'bandwidth',
+      height: i % 2 ? 360 : 720,
+      fps: i % 7 === 0 ? 12 : 30,
+      available: [300_000, 3_000_000, 3_700_000, 3_800_000, 6_000_000][i % 5] as number,
+    }))
+    const s = await analyse('limited-agree', mixed)
+    const [series] = await detectorSeries(
+      store,
+      { app: 'agg', sessions: ['limited-agree'], from: 0, to: 32503680000000 },
+      [s.stream],
+    )
+    const rows = series?.rows ?? []
+    const span = spanOf({ ...s, codecRateBps: null, rows })
+    const ts = rows.filter((r) => limitedBy(r, span, 30) !== undefined).length
+    expect(ts).toBeGreaterThan(0)
+    expect(ts).toBeLessThan(s.aggregates.active_seconds)
+    expect(Math.round((s.aggregates.limited_share ?? 0) * s.aggregates.active_seconds)).toBe(ts)
+  })
+
+  it('computes the CV over steady segments and reports resolution switches apart', async () => {
+    // 9 s at 720p around 2.5 Mbps, then 180p around 300 kbps: the settling seconds after the switch (2)
+    // are dropped; each segment is measured against its own mean.
+    const hi = [
+      2_400_000, 2_600_000, 2_500_000, 2_400_000, 2_600_000, 2_500_000, 2_400_000, 2_600_000, 2_500_000,
+    ]
+    const lo = [900_000, 600_000, 290_000, 310_000, 300_000, 290_000, 310_000, 300_000]
+    const s = await analyse('switch', [
+      ...hi.map((bps) => ({ bps })),
+      ...lo.map((bps) => ({ bps, height: 180 })),
+    ])
+    const rel = (xs: number[]): number => {
+      const m = xs.reduce((a, b) => a + b, 0) / xs.length
+      return xs.reduce((a, x) => a + ((x - m) / m) ** 2, 0)
+    }
+    const steadyLo = lo.slice(2)
+    const expected = Math.sqrt((rel(hi) + rel(steadyLo)) / (hi.length + steadyLo.length))
+    expect(s.aggregates.resolution_switches).toBe(1)
+    expect(s.aggregates.bitrate_cv).toBeCloseTo(expected, 3)
+    expect(s.aggregates.bitrate_cv).toBeLessThan(0.1)
+    expect(s.penalties?.variance).toBe(0)
   })
 
   it('reads the state snapshots and closed events the SDK sends', async () => {
@@ -221,6 +302,7 @@ describe('stream aggregates', () => {
       bps: 300_000,
       limitation: 'bandwidth',
       height: i % 2 ? 360 : 720,
+      available: 350_000,
     }))
     await analyse('batch-a', limited)
     await analyse('batch-b', [{ bps: 500_000 }, { bps: 0, muted: true }, { bps: 600_000 }])

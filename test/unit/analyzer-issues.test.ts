@@ -154,6 +154,43 @@ describe('detectIssues', () => {
     expect(types(detectIssues([edges], [], [], opts))).not.toContain('freeze')
   })
 
+  it('counts a pause with stray packets as one episode of its whole length', () => {
+    // The sender stopped for 8 s (seconds 6–13): two stray packets (padding) arrive in seconds 9 and 11
+    // without a frame, and the receiver reports the pause when video resumes (webrtc-stats pauseCount).
+    const s = series('video', 'inbound', 24, (i) =>
+      i === 9 || i === 11
+        ? { active: 1, packets_per_s: 1, bitrate_bps: 900, fps: 0 }
+        : i >= 6 && i < 14
+          ? { active: 0, packets_per_s: 0, bitrate_bps: 0, fps: 0 }
+          : i === 14
+            ? { pause_count: 1, paused_share: 1 }
+            : {},
+    )
+    const freezes = detectIssues([s], [], [], opts).filter((x) => x.type === 'freeze')
+    expect(freezes).toHaveLength(1)
+    expect(freezes[0]).toMatchObject({ severity: 'critical', start: T0 + 6000, end: T0 + 14_000 })
+    expect(freezes[0]?.evidence).toMatchObject({ freezes: 1, frozen_s: 9, stalled_s: 8 })
+  })
+
+  it('makes one issue of all short hiccups and ignores a freeze in the last second', () => {
+    // Six 0.2 s freezes 5 s apart, and a 0.3 s "freeze" in the last second (teardown).
+    const s = series('video', 'inbound', 40, (i) =>
+      i > 0 && i % 5 === 0 && i < 35
+        ? { freeze_count: 1, frozen_share: 0.2 }
+        : i === 39
+          ? { freeze_count: 1, frozen_share: 0.3 }
+          : {},
+    )
+    const freezes = detectIssues([s], [], [], opts).filter((x) => x.type === 'freeze')
+    expect(freezes).toHaveLength(1)
+    expect(freezes[0]).toMatchObject({ severity: 'warning', start: T0 + 5000, end: T0 + 30_000 })
+    expect(freezes[0]?.evidence).toMatchObject({ freezes: 6, episodes: 6, frozen_s: 1.2 })
+    const teardown = series('video', 'inbound', 20, (i) =>
+      i === 19 ? { freeze_count: 1, frozen_share: 0.3 } : {},
+    )
+    expect(detectIssues([teardown], [], [], opts)).toEqual([])
+  })
+
   it('reports bandwidth limitation only when it cost quality', () => {
     // libwebrtc says "bandwidth" while its estimate ramps up even at full size, rate and bitrate.
     const ramping = series('video', 'outbound', 15, () => ({
@@ -161,8 +198,17 @@ describe('detectIssues', () => {
       limit_bandwidth_share: 1,
     }))
     expect(detectIssues([ramping], [], [], opts)).toEqual([])
+    // Starved: fewer frames and bits, and the sender's own estimate (350 kbps) below what its source needs.
     const starved = series('video', 'outbound', 15, (i) =>
-      i >= 5 ? { limitation: 'bandwidth', limit_bandwidth_share: 1, bitrate_bps: 300_000, fps: 12 } : {},
+      i >= 5
+        ? {
+            limitation: 'bandwidth',
+            limit_bandwidth_share: 1,
+            bitrate_bps: 300_000,
+            fps: 12,
+            available_out_bps: 350_000,
+          }
+        : {},
     )
     const [bw] = detectIssues([starved], [], [], opts)
     expect(bw).toMatchObject({
@@ -171,7 +217,38 @@ describe('detectIssues', () => {
       start: T0 + 5000,
       end: T0 + 14_000,
     })
-    expect(bw?.evidence).toMatchObject({ seconds: 10, mean_bitrate_bps: 300_000, mean_fps: 12 })
+    expect(bw?.evidence).toMatchObject({
+      seconds: 10,
+      mean_bitrate_bps: 300_000,
+      mean_fps: 12,
+      available_out_bps: 350_000,
+    })
+    // The same seconds with 6 Mbps available (720p needs 2.5): the network is not what limits (no issue).
+    const ample = series('video', 'outbound', 15, (i) =>
+      i >= 5
+        ? {
+            limitation: 'bandwidth',
+            limit_bandwidth_share: 1,
+            bitrate_bps: 300_000,
+            fps: 12,
+            available_out_bps: 6e6,
+          }
+        : {},
+    )
+    expect(detectIssues([ample], [], [], opts)).toEqual([])
+    // A camera delivering 12 fps: 12 fps sent is all there was (no issue), even with little available.
+    const slowSource = series('video', 'outbound', 15, (i) =>
+      i >= 5
+        ? {
+            limitation: 'bandwidth',
+            limit_bandwidth_share: 1,
+            fps: 12,
+            source_fps: 12,
+            available_out_bps: 2e5,
+          }
+        : {},
+    )
+    expect(detectIssues([slowSource], [], [], opts)).toEqual([])
     const cpu = series('video', 'outbound', 15, (i) =>
       i >= 5 ? { limitation: 'cpu', limit_cpu_share: 1, width: 640, height: 360, bitrate_bps: 500_000 } : {},
     )

@@ -6,6 +6,7 @@ import { deriveSecond } from '../../collector/derive.ts'
 import type { Derived, Snapshot, StreamMetrics } from '../../collector/derive.ts'
 import { asReport, reportSequence } from '../helpers/reports.ts'
 import type { Stat } from '../helpers/reports.ts'
+import { loadRecordedAsIs } from '../helpers/recorded.ts'
 
 function deriveAll(seq: Stat[][]): Derived[] {
   let snap: Snapshot | undefined
@@ -121,5 +122,27 @@ describe('deriveSecond', () => {
     expect(d?.transport?.state).toBe('succeeded')
     // RTT of streams falls back to the pair when RTCP gave no new measurement.
     expect(stream(d, 'outbound', 'video').rtt_ms).toBe(50)
+  })
+
+  it('stores the source frame rate and the sender bandwidth estimate beside outbound video', () => {
+    // A recorded @roamhq/wrtc call: media-source framesPerSecond 30ish, candidate pair estimate in Mbps.
+    const seq = loadRecordedAsIs('sender-30s.json').slice(8, 11) as unknown as Stat[][]
+    const v = stream(deriveAll(seq)[2], 'outbound', 'video')
+    expect(v.source_fps).toBeGreaterThan(20)
+    expect(v.available_out_bps).toBeGreaterThan(1_000_000)
+    expect(stream(deriveAll(seq)[2], 'outbound', 'audio').source_fps).toBeNull()
+  })
+
+  it('derives pauses of inbound video like freezes (webrtc-stats totalPausesDuration)', () => {
+    // The recorded receiver, modified minimally: a 6 s pause ends in the third report. libwebrtc M106
+    // keeps the pause counters on the (deprecated) track object, as before M110.
+    const seq = loadRecordedAsIs('receiver-30s.json').slice(8, 11) as unknown as Stat[][]
+    const video = (seq[2] as Stat[]).find((s) => s.type === 'track' && s.kind === 'video') as Stat
+    video.pauseCount = 1
+    video.totalPausesDuration = 6
+    const [, quiet, paused] = deriveAll(seq)
+    expect(stream(quiet, 'inbound', 'video').paused_share).toBe(0)
+    expect(stream(paused, 'inbound', 'video').pause_count).toBe(1)
+    expect(stream(paused, 'inbound', 'video').paused_share).toBe(1)
   })
 })
