@@ -150,7 +150,7 @@ const VOICED = `(active = 1 AND bitrate_bps >= ${SILENT_AUDIO_BPS}
 const STEADY = `arrayFilter(g -> g.1 >= ${STEADY_MIN_S} AND g.2 > 0, seg_stats)`
 const STEADY_N = `arraySum(g -> g.1, ${STEADY})`
 const STREAM_AGGREGATES = `
-SELECT * EXCEPT (seg_starts, seg_stats, target_max),
+SELECT * EXCEPT (seg_starts, seg_ends, seg_stats, target_max),
   if(${STEADY_N} >= ${STEADY_MIN_S},
     sqrt(arraySum(g -> greatest(0, g.3 - g.2 * g.2 / g.1) / pow(g.2 / g.1, 2), ${STEADY}) / ${STEADY_N}), NULL) AS bitrate_cv,
   if(${STEADY_N} >= ${STEADY_MIN_S},
@@ -168,12 +168,16 @@ SELECT
   -- outer query pools segments with ${STEADY_MIN_S}+ seconds. Nested one-element arrayMaps bind each
   -- intermediate once (an alias would be expanded, and analysed, at every use).
   arrayFilter(i -> i = 1 OR (hs[i] != hs[i - 1] AND hs[i] > 0 AND hs[i - 1] > 0), arrayEnumerate(hs)) AS seg_starts,
+  -- Each segment's last second, by the same test one second on. Derived from seg_starts instead (pop the
+  -- first, push the last), ClickHouse 26 failed with SIZES_OF_ARRAYS_DONT_MATCH on a real Chrome 86 dump
+  -- (test/fixtures/dumps, analyzer-dumps.test.ts).
+  arrayFilter(i -> i = length(hs) OR (hs[i + 1] != hs[i] AND hs[i + 1] > 0 AND hs[i] > 0), arrayEnumerate(hs)) AS seg_ends,
   arrayMap((st, en) -> arrayMap(seg -> arrayMap(k -> arrayMap(steady -> (length(steady), arraySum(steady),
         arraySum(arrayMap(y -> y * y, steady)), k),
       [arraySlice(seg, k + 1)])[1],
       [greatest(if(st = 1, 0, ${SWITCH_SETTLE_S}), arrayFirstIndex(x -> x >= 0.5 * arrayAvg(seg), seg) - 1)])[1],
     [arraySlice(br, st, en - st + 1)])[1],
-    seg_starts, arrayPushBack(arrayMap(x -> x - 1, arrayPopFront(seg_starts)), toInt64(length(br)))) AS seg_stats,
+    seg_starts, seg_ends) AS seg_stats,
   toUInt32(greatest(0, toInt64(length(seg_starts)) - 1)) AS resolution_switches,
   target_bitrate, fps_mean, if(fps_mean > 0, fps_sd / fps_mean, NULL) AS fps_cv,
   width, height, max_height, first_active_ms, last_active_ms,
