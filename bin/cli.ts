@@ -107,9 +107,11 @@ function token(args: string[]): void {
       session: { type: 'string' },
       ttl: { type: 'string' },
       kid: { type: 'string' },
+      help: { type: 'boolean' },
     },
     TOKEN_USAGE,
   )
+  if (values.help) return void process.stdout.write(`usage: ${TOKEN_USAGE}\n`)
   const app = idFlag('app', values.app)
   const session = idFlag('session', values.session)
   const ttl = intFlag('ttl', values.ttl, 3600, 1, MAX_TTL_S)
@@ -126,9 +128,15 @@ function token(args: string[]): void {
 async function del(args: string[]): Promise<void> {
   const { values } = parseFlags(
     args,
-    { app: { type: 'string' }, session: { type: 'string' }, user: { type: 'string' } },
+    {
+      app: { type: 'string' },
+      session: { type: 'string' },
+      user: { type: 'string' },
+      help: { type: 'boolean' },
+    },
     DELETE_USAGE,
   )
+  if (values.help) return void process.stdout.write(`usage: ${DELETE_USAGE}\n`)
   const app = idFlag('app', values.app)
   const session = idFlag('session', values.session)
   const user = idFlag('user', values.user)

@@ -45,6 +45,7 @@ const BAD: [string[], RegExp][] = [
   [['token', '--app', 'myapp', '--session', 'x'.repeat(129)], /--session must be 1-128 printable ASCII/],
   [['token', '--app', 'myapp', '--session', ''], /--session needs a value/],
   [['token', '--app', 'other'], /no key in RTCPULSE_KEYS for app other/],
+  [['token', '--app', 'myapp', '--help=yes'], /--help takes no value/],
   [['token', '--app', 'myapp', '--kid', 'k9'], /no key in RTCPULSE_KEYS for app myapp with kid k9/],
   [['start', '--port', 'abc'], /--port "abc" is invalid: expected an integer from 0 to 65535/],
   [['start', '--port', '-1'], /--port "-1" is invalid/],
@@ -85,6 +86,14 @@ describe('rtcpulse flags', () => {
     await Promise.all([worker(), worker()])
     expect(failures).toEqual([])
   }, 240_000)
+
+  it('prints the usage of token and delete with --help, status 0', async () => {
+    for (const command of ['token', 'delete']) {
+      const out = await rtcpulse([command, '--help'])
+      expect(out.code).toBe(0)
+      expect(out.stdout).toMatch(new RegExp(`^usage: rtcpulse ${command} --app APP`))
+    }
+  }, 60_000)
 
   it('mints a token that lives exactly --ttl seconds and verifies', async () => {
     const out = await rtcpulse(['token', '--app', 'myapp', '--session', 'call-42', '--ttl', '120'])
