@@ -1,6 +1,7 @@
 // The `rtcpulse` command line. Flags mirror the environment variables of collector/config.ts.
 import { CONFIG_VARS, ConfigError, loadConfig } from '../collector/config.ts'
 import { mintToken } from '../collector/auth.ts'
+import { loadAnalyzerConfig } from '../analyzer/config.ts'
 import type { PluginFactory } from '../collector/main.ts'
 import { describeParseArgsError, idFlag, intFlag, isParseArgsError, parseFlags } from './flags.ts'
 
@@ -79,7 +80,7 @@ async function start(args: string[]): Promise<void> {
   if (values.dev) env.RTCPULSE_DEV = '1'
   // Checked before anything starts, so that a bad flag is reported as the flag, not as its variable.
   try {
-    loadConfig(env)
+    if (loadConfig(env).analyzer) loadAnalyzerConfig(env)
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     const m = /^([A-Z_]+)=/.exec(err.message)
