@@ -4,13 +4,14 @@
 // bytes are counted alone. Two calls in the page: one-way (a send-only pc and a receive-only pc) and
 // two-way (two pcs that send and receive). Steady state after the keyframes and the encoder ramp-up. The
 // rates are printed (sdk/README.md quotes them) and held to DESIGN.md's ≤ 700 B/s per sending pc.
+// Driven by puppeteer-core, the project's one browser driver (launched as test/helpers/browser.ts does).
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { build } from 'esbuild'
-import { chromium } from 'playwright-core'
-import type { Browser } from 'playwright-core'
+import puppeteer from 'puppeteer-core'
+import type { Browser } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { iifeOptions } from '../../sdk/build.ts'
 import { guid, startTestCollector } from '../helpers/collector.ts'
@@ -19,6 +20,7 @@ import { startByteProxy } from '../helpers/sdk-proxy.ts'
 import type { ByteProxy } from '../helpers/sdk-proxy.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const WARMUP_MS = 4000
 const MEASURE_MS = 12_000
 
@@ -93,18 +95,20 @@ describe.skipIf(skip)(`SDK wire rates in Chromium${skip ? ` (skipped: ${CHROMIUM
     })
     await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve))
     pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}/`
-    browser = await chromium.launch({
+    browser = await puppeteer.launch({
+      browser: 'chrome',
       executablePath: CHROMIUM,
+      headless: true,
       args: [
-        '--use-fake-device-for-media-stream',
-        '--use-fake-ui-for-media-stream',
-        '--no-sandbox',
         '--headless=new',
+        '--no-sandbox',
         '--disable-gpu',
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
         '--disable-background-networking',
         '--disable-component-update',
-        '--no-first-run',
         '--disable-sync',
+        '--no-first-run',
       ],
     })
   })
@@ -121,14 +125,16 @@ describe.skipIf(skip)(`SDK wire rates in Chromium${skip ? ` (skipped: ${CHROMIUM
     const tab = await browser.newPage()
     await tab.goto(pageUrl)
     await tab.evaluate(
-      ([urls, s, two]) =>
+      (urls, s, two) =>
         (window as unknown as { run(u: string[], s: string, t: boolean): Promise<void> }).run(urls, s, two),
-      [proxies.map((p) => p.url), guid('s'), twoWay] as const,
+      proxies.map((p) => p.url),
+      guid('s'),
+      twoWay,
     )
-    await tab.waitForTimeout(WARMUP_MS)
+    await sleep(WARMUP_MS)
     const t0 = performance.now()
     const up0 = proxies.map((p) => p.up)
-    await tab.waitForTimeout(MEASURE_MS)
+    await sleep(MEASURE_MS)
     const seconds = (performance.now() - t0) / 1000
     const rates = proxies.map((p, i) => (p.up - (up0[i] as number)) / seconds)
     const errors = await tab.evaluate(() => (window as unknown as { finish(): Promise<unknown> }).finish())
