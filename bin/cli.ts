@@ -1,19 +1,15 @@
 // The `rtcpulse` command line. Flags mirror the environment variables of collector/config.ts.
-import { parseArgs } from 'node:util'
 import { CONFIG_VARS, ConfigError, loadConfig } from '../collector/config.ts'
 import { mintToken } from '../collector/auth.ts'
-import { startCollector } from '../collector/main.ts'
+import { loadAnalyzerConfig } from '../analyzer/config.ts'
 import type { PluginFactory } from '../collector/main.ts'
-import { analyzerPlugin } from '../analyzer/plugin.ts'
-import { webView } from '../dashboards/web/index.ts'
-import { deleteData } from '../store/index.ts'
-import { openStore } from '../store/open.ts'
+import { describeParseArgsError, idFlag, intFlag, isParseArgsError, parseFlags } from './flags.ts'
 
 const USAGE = `usage: rtcpulse <command> [options]
 
 commands:
   start            run the collector (and the analyzer) on the embedded store or CLICKHOUSE_URL
-  token            mint a stream token: rtcpulse token --app APP [--session ID] [--ttl SECONDS]
+  token            mint a stream token: rtcpulse token --app APP [--session ID] [--ttl SECONDS] [--kid KID]
                    (--ttl: 3600 by default, at most RTCPULSE_MAX_TOKEN_TTL_S, 86400 by default)
   delete           delete stored data: rtcpulse delete --app APP (--session ID | --user ID)
                    (embedded store: stop the collector first, or use DELETE /api/v1/sessions/:id)
@@ -31,13 +27,27 @@ const FLAG_ENV: Record<string, string> = {
   'log-level': 'LOG_LEVEL',
 }
 
+// The server and the store load only for the commands that use them (about a second), so that `token`
+// and every refused flag answer at once.
+
 /** Optional parts registered by other modules (the analyzer adds itself here). */
-export const plugins: PluginFactory[] = [analyzerPlugin, webView]
+export async function loadPlugins(): Promise<PluginFactory[]> {
+  const [{ analyzerPlugin }, { webView }] = await Promise.all([
+    import('../analyzer/plugin.ts'),
+    import('../dashboards/web/index.ts'),
+  ])
+  return [analyzerPlugin, webView]
+}
+
+const START_USAGE =
+  'rtcpulse start [--port N] [--host ADDR] [--data-dir DIR] [--clickhouse-url URL] [--log-level LEVEL] [--dev]'
+const TOKEN_USAGE = 'rtcpulse token --app APP [--session ID] [--ttl SECONDS] [--kid KID]'
+const DELETE_USAGE = 'rtcpulse delete --app APP (--session ID | --user ID)'
 
 async function start(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseFlags(
     args,
-    options: {
+    {
       port: { type: 'string' },
       host: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -46,7 +56,8 @@ async function start(args: string[]): Promise<void> {
       dev: { type: 'boolean' },
       help: { type: 'boolean' },
     },
-  })
+    START_USAGE,
+  )
   if (values.help) {
     process.stdout.write(
       USAGE +
@@ -57,12 +68,26 @@ async function start(args: string[]): Promise<void> {
     return
   }
   const env: Record<string, string | undefined> = { ...process.env }
+  const given = new Map<string, string>()
   for (const [flag, name] of Object.entries(FLAG_ENV)) {
     const v = values[flag as keyof typeof values]
-    if (typeof v === 'string') env[name] = v
+    if (typeof v === 'string') {
+      env[name] = v
+      given.set(name, flag)
+    }
   }
   if (values.dev) env.RTCPULSE_DEV = '1'
-  const running = await startCollector(env, plugins)
+  // Checked before anything starts, so that a bad flag is reported as the flag, not as its variable.
+  try {
+    if (loadConfig(env).analyzer) loadAnalyzerConfig(env)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    const m = /^([A-Z_]+)=/.exec(err.message)
+    const flag = m && given.get(m[1] as string)
+    throw flag ? new ConfigError(`--${flag} ${err.message.slice(m[0].length)}`, { cause: err }) : err
+  }
+  const { startCollector } = await import('../collector/main.ts')
+  const running = await startCollector(env, await loadPlugins())
   process.stdout.write(
     `rtcpulse collector listening on ${running.url} (stream: ${running.url.replace(/^http/, 'ws')}/v1/stream)\n`,
   )
@@ -75,42 +100,59 @@ async function start(args: string[]): Promise<void> {
 }
 
 function token(args: string[]): void {
-  const { values } = parseArgs({
+  const { values } = parseFlags(
     args,
-    options: {
+    {
       app: { type: 'string' },
       session: { type: 'string' },
       ttl: { type: 'string' },
       kid: { type: 'string' },
+      help: { type: 'boolean' },
     },
-  })
+    TOKEN_USAGE,
+  )
+  if (values.help) return void process.stdout.write(`usage: ${TOKEN_USAGE}\n`)
+  const app = idFlag('app', values.app)
+  const session = idFlag('session', values.session)
+  if (!app) throw new ConfigError(`--app is required (usage: ${TOKEN_USAGE})`)
   const config = loadConfig({ ...process.env, RTCPULSE_DEV: process.env.RTCPULSE_KEYS ? '0' : '1' })
-  const key = config.keys.find((k) => k.app === values.app && (!values.kid || k.kid === values.kid))
-  if (!values.app || !key)
-    throw new ConfigError(`no key in RTCPULSE_KEYS for app ${values.app ?? '(give --app)'}`)
-  const ttl = values.ttl ? Number(values.ttl) : 3600
   // A token the collector would refuse is better refused here (RTCPULSE_MAX_TOKEN_TTL_S, same env).
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > config.maxTokenTtlS) {
+  const ttl = intFlag('ttl', values.ttl, Math.min(3600, config.maxTokenTtlS), 1, config.maxTokenTtlS)
+  const key = config.keys.find((k) => k.app === app && (!values.kid || k.kid === values.kid))
+  if (!key)
     throw new ConfigError(
-      `--ttl ${values.ttl ?? ''} is invalid: expected whole seconds from 1 to ${config.maxTokenTtlS} (RTCPULSE_MAX_TOKEN_TTL_S)`,
+      `no key in RTCPULSE_KEYS for app ${app}${values.kid ? ` with kid ${values.kid}` : ''} (kid:app:secret)`,
     )
-  }
-  process.stdout.write(mintToken(key, values.session ? { sess: values.session } : {}, ttl) + '\n')
+  process.stdout.write(mintToken(key, session ? { sess: session } : {}, ttl) + '\n')
 }
 
 async function del(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseFlags(
     args,
-    options: { app: { type: 'string' }, session: { type: 'string' }, user: { type: 'string' } },
-  })
-  if (!values.app || Boolean(values.session) === Boolean(values.user))
-    throw new ConfigError('delete needs --app APP and exactly one of --session ID or --user ID')
+    {
+      app: { type: 'string' },
+      session: { type: 'string' },
+      user: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    DELETE_USAGE,
+  )
+  if (values.help) return void process.stdout.write(`usage: ${DELETE_USAGE}\n`)
+  const app = idFlag('app', values.app)
+  const session = idFlag('session', values.session)
+  const user = idFlag('user', values.user)
+  if (!app || Boolean(session) === Boolean(user))
+    throw new ConfigError(
+      `give --app APP and exactly one of --session ID or --user ID (usage: ${DELETE_USAGE})`,
+    )
   const config = loadConfig({ ...process.env, RTCPULSE_DEV: process.env.RTCPULSE_KEYS ? '0' : '1' })
+  const [{ openStore }, { deleteData }] = await Promise.all([
+    import('../store/open.ts'),
+    import('../store/index.ts'),
+  ])
   const store = await openStore(config)
   try {
-    const scope = values.session
-      ? { app: values.app, session: values.session }
-      : { app: values.app, user: values.user as string }
+    const scope = session ? { app, session } : { app, user: user as string }
     const result = await deleteData(store, scope)
     process.stdout.write(JSON.stringify({ deleted: scope, ...result }) + '\n')
   } finally {
@@ -133,8 +175,10 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = command === undefined || command === 'help' || command === '--help' ? 0 : 2
     }
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`rtcpulse: ${err.message}\n`)
+    // A bad command line is one line on stderr and status 2; anything else is a bug worth its stack.
+    if (err instanceof ConfigError || isParseArgsError(err)) {
+      const message = err instanceof ConfigError ? err.message : describeParseArgsError(err)
+      process.stderr.write(`rtcpulse ${command}: ${message.split('\n')[0]}\n`)
       process.exitCode = 2
     } else throw err
   }

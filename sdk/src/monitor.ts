@@ -82,6 +82,8 @@ type Realm = typeof globalThis & {
   RTCPeerConnection?: typeof RTCPeerConnection
 }
 
+// Identifiers: 1-128 printable ASCII characters without spaces (sdk/PROTOCOL.md).
+const ID = /^[!-~]{1,128}$/
 const NOOP: PcHandle = { id: '', remove() {} }
 const PC_STATES = 'connectionState iceConnectionState iceGatheringState signalingState'
 
@@ -91,15 +93,21 @@ const PC_STATES = 'connectionState iceConnectionState iceGatheringState signalin
  */
 export function createMonitor(opts: MonitorOptions): Monitor {
   const { url, app, session, peer, intervalMs = 1000 } = opts
-  // Ids are key columns on the collector: 1-128 printable ASCII characters (collector/protocol.ts); a
-  // hello it refuses would leave the monitor retrying forever, so refuse it here, loudly.
-  if (
-    !/^(http|ws)s?:\/\/./.test(url) ||
-    ![app, session, peer, opts.user ?? '-'].every((v) => typeof v === 'string' && /^[!-~]{1,128}$/.test(v)) ||
-    !(intervalMs >= 100)
-  ) {
-    throw new TypeError('rtcpulse: invalid url, app, session, peer, user or intervalMs (see sdk/README.md)')
-  }
+  // Ids are key columns on the collector (collector/protocol.ts, PROTOCOL.md "Identifiers"); a hello it
+  // refuses would leave the monitor retrying forever, so refuse it here, loudly, naming the option and its
+  // rule. Rules are shown as patterns: words would not fit the 4 KB budget (test/unit/sdk-size.test.ts).
+  // Each row: option, rule, the value to test (a string; the option itself when absent). intervalMs is
+  // tested as a number: its row holds '' when it passes, false when it does not.
+  for (const [name, rule, v = opts[name as 'url']] of [
+    ['url', /^(http|ws)s?:\/\/./],
+    ['app', ID],
+    ['session', ID],
+    ['peer', ID],
+    ['user', ID, opts.user ?? '-'],
+    ['intervalMs', '>= 100', intervalMs >= 100 && ''],
+  ] as [string, RegExp | string, unknown?][])
+    if (!(typeof v == 'string' && (typeof rule == 'string' || rule.test(v))))
+      throw new TypeError(`rtcpulse: option ${name} must match ${rule}`)
 
   const report = (code: string, message: string): void => {
     try {
