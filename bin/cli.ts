@@ -13,7 +13,7 @@ const USAGE = `usage: rtcpulse <command> [options]
 
 commands:
   start            run the collector (and the analyzer) on the embedded store or CLICKHOUSE_URL
-  token            mint a stream token: rtcpulse token --app APP [--session ID] [--ttl SECONDS]
+  token            mint a stream token: rtcpulse token --app APP [--session ID] [--peer ID] [--user ID] [--ttl SECONDS]
   delete           delete stored data: rtcpulse delete --app APP (--session ID | --user ID)
                    (embedded store: stop the collector first, or use DELETE /api/v1/sessions/:id)
   analyze FILE     score a chrome://webrtc-internals dump offline
@@ -79,6 +79,8 @@ function token(args: string[]): void {
     options: {
       app: { type: 'string' },
       session: { type: 'string' },
+      peer: { type: 'string' },
+      user: { type: 'string' },
       ttl: { type: 'string' },
       kid: { type: 'string' },
     },
@@ -88,7 +90,12 @@ function token(args: string[]): void {
   if (!values.app || !key)
     throw new ConfigError(`no key in RTCPULSE_KEYS for app ${values.app ?? '(give --app)'}`)
   const ttl = values.ttl ? Number(values.ttl) : 3600
-  process.stdout.write(mintToken(key, values.session ? { sess: values.session } : {}, ttl) + '\n')
+  const claims = {
+    ...(values.session ? { sess: values.session } : {}),
+    ...(values.peer ? { peer: values.peer } : {}),
+    ...(values.user ? { user: values.user } : {}),
+  }
+  process.stdout.write(mintToken(key, claims, ttl) + '\n')
 }
 
 async function del(args: string[]): Promise<void> {
