@@ -11,6 +11,7 @@ import { mountAdmin } from './admin.ts'
 import type { Config } from './config.ts'
 import type { Ingest } from './ingest.ts'
 import { parseIngestRequest } from './protocol.ts'
+import { clientAddress } from './proxies.ts'
 import type { SessionRegistry } from './registry.ts'
 import type { ResumeLoader } from './resume.ts'
 import { ClientSession } from './session.ts'
@@ -128,7 +129,11 @@ export function createApp(deps: AppDeps): Hono {
     if (!parsed.ok) throw new HTTPException(400, { message: parsed.message })
     const errors: ServerFrame[] = []
     let closed: { code: number; reason: string } | undefined
-    const ip = getConnInfo(c).remote.address ?? ''
+    const ip = clientAddress(
+      getConnInfo(c).remote.address ?? '',
+      (h) => c.req.header(h),
+      config.trustedProxies,
+    )
     const session = new ClientSession(
       deps,
       { ip, origin: c.req.header('origin'), live: false },
