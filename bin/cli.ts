@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util'
 import { CONFIG_VARS, ConfigError, loadConfig } from '../collector/config.ts'
 import { mintToken } from '../collector/auth.ts'
+import { recordDeletion } from '../collector/deletions.ts'
 import { startCollector } from '../collector/main.ts'
 import type { PluginFactory } from '../collector/main.ts'
 import { analyzerPlugin } from '../analyzer/plugin.ts'
@@ -111,6 +112,8 @@ async function del(args: string[]): Promise<void> {
     const scope = values.session
       ? { app: values.app, session: values.session }
       : { app: values.app, user: values.user as string }
+    // Recorded first: collectors close this scope's live streams and refuse its hellos at their next poll.
+    await recordDeletion(store, scope)
     const result = await deleteData(store, scope)
     process.stdout.write(JSON.stringify({ deleted: scope, ...result }) + '\n')
   } finally {

@@ -9,6 +9,7 @@ import type { ServerFrame } from '../sdk/src/protocol.ts'
 import type { Store } from '../store/index.ts'
 import { mountAdmin } from './admin.ts'
 import type { Config } from './config.ts'
+import type { DeletionWatch } from './deletions.ts'
 import type { Ingest } from './ingest.ts'
 import { parseIngestRequest } from './protocol.ts'
 import { clientAddress } from './proxies.ts'
@@ -22,6 +23,7 @@ export interface AppDeps {
   ingest: Ingest
   registry: SessionRegistry
   resume: ResumeLoader
+  deletions?: DeletionWatch
   config: Config
   log: Logger
   metrics: CollectorMetrics

@@ -38,6 +38,8 @@ export interface SessionDeps {
   >
   log: Logger
   metrics: CollectorMetrics
+  /** Deleted sessions and users, refused at hello (collector/deletions.ts). */
+  deletions?: { deleted(app: string, session: string, user: string | undefined): boolean }
 }
 
 /** Where a session's frames come from. `live`: a stream that supersedes an older one of the same peer. */
@@ -142,6 +144,12 @@ export class ClientSession implements Attached {
       metrics.rejected.inc({ reason: 'origin' })
       this.fail('forbidden', `origin ${this.client.origin} is not allowed for app ${frame.app}`)
       this.out.close(4003, 'origin not allowed')
+      return false
+    }
+    if (this.deps.deletions?.deleted(frame.app, frame.session, frame.user)) {
+      metrics.rejected.inc({ reason: 'deleted' })
+      this.fail('forbidden', 'the data of this session or user was deleted')
+      this.out.close(4003, 'data deleted')
       return false
     }
     const { ingest, registry } = this.deps
