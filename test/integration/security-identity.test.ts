@@ -2,7 +2,10 @@
 // speaks for nobody else, and a live (app, session, peer) cannot be taken over by another monitor
 // instance — a stranger, or the same page opened in a second tab — unless the live stream is dead. Real
 // collector, real sockets; the duplicated tab is two real SDK monitors in this process.
+import { execFile } from 'node:child_process'
 import type { Socket } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mintToken } from '../../collector/auth.ts'
 import { createMonitor } from '../../sdk/src/index.ts'
@@ -66,6 +69,25 @@ describe('tokens bound to a peer or a user', () => {
   })
 })
 
+describe('rtcpulse token --peer --user', () => {
+  it('mints a token bound to both', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['bin/rtcpulse.js', 'token', '--app', 'demo', '--peer', 'alice', '--user', 'u-alice'],
+      {
+        cwd: fileURLToPath(new URL('../../', import.meta.url)),
+        env: { ...process.env, RTCPULSE_KEYS: `${KEY.kid}:${KEY.app}:${KEY.secret}`, LOG_LEVEL: 'silent' },
+      },
+    )
+    const token = stdout.trim()
+    const c = await open(authed.streamUrl, guid('s'), { token, peer: 'alice', user: 'u-alice' })
+    expect(c.received[0]).toMatchObject({ t: 'welcome' })
+    c.close()
+    const other = await open(authed.streamUrl, guid('s'), { token, peer: 'alice', user: 'u-bob' })
+    expect(other.received[0]).toMatchObject({ t: 'error', code: 'forbidden' })
+  })
+})
+
 describe('a live peer', () => {
   it('is not taken over by another instance, with or without an instance id', async () => {
     const session = guid('s')
@@ -123,17 +145,19 @@ describe('a duplicated tab (two SDK monitors with the same peer id)', () => {
         )
       )[0]?.n ?? 0
     const errors: MonitorError[] = []
-    const second = createMonitor({
-      url: dev.url,
-      app,
-      session,
-      peer: 'p1',
-      WebSocket: recordingWebSocket().WebSocket,
-      onError: (e) => errors.push(e),
-    })
+    let second: ReturnType<typeof createMonitor> | undefined
     try {
       await first.call.waitConnected()
-      await sleep(2000)
+      // The first tab streams (its frames are stored) before the second opens.
+      while ((await count()) < 2) await sleep(200)
+      second = createMonitor({
+        url: dev.url,
+        app,
+        session,
+        peer: 'p1',
+        WebSocket: recordingWebSocket().WebSocket,
+        onError: (e) => errors.push(e),
+      })
       second.event('opened')
       const deadline = Date.now() + 15_000
       while (!errors.some((e) => e.code === 'forbidden') && Date.now() < deadline) await sleep(100)
@@ -144,7 +168,7 @@ describe('a duplicated tab (two SDK monitors with the same peer id)', () => {
       expect(await count()).toBeGreaterThan(before)
       expect(first.errors).toEqual([])
     } finally {
-      await second.close()
+      await second?.close()
       await first.monitor.close()
       await first.call.close()
     }
