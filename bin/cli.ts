@@ -9,8 +9,8 @@ const USAGE = `usage: rtcpulse <command> [options]
 
 commands:
   start            run the collector (and the analyzer) on the embedded store or CLICKHOUSE_URL
-  token            mint a stream token: rtcpulse token --app APP [--session ID] [--ttl SECONDS] [--kid KID]
-                   (--ttl: 3600 by default, at most RTCPULSE_MAX_TOKEN_TTL_S, 86400 by default)
+  token            mint a stream token: rtcpulse token --app APP [--session ID] [--peer ID] [--user ID]
+                   [--ttl SECONDS] [--kid KID] (--ttl: 3600 by default, at most RTCPULSE_MAX_TOKEN_TTL_S, 86400 by default)
   delete           delete stored data: rtcpulse delete --app APP (--session ID | --user ID)
                    (embedded store: stop the collector first, or use DELETE /api/v1/sessions/:id)
   analyze FILE     score a chrome://webrtc-internals dump offline
@@ -41,7 +41,8 @@ export async function loadPlugins(): Promise<PluginFactory[]> {
 
 const START_USAGE =
   'rtcpulse start [--port N] [--host ADDR] [--data-dir DIR] [--clickhouse-url URL] [--log-level LEVEL] [--dev]'
-const TOKEN_USAGE = 'rtcpulse token --app APP [--session ID] [--ttl SECONDS] [--kid KID]'
+const TOKEN_USAGE =
+  'rtcpulse token --app APP [--session ID] [--peer ID] [--user ID] [--ttl SECONDS] [--kid KID]'
 const DELETE_USAGE = 'rtcpulse delete --app APP (--session ID | --user ID)'
 
 async function start(args: string[]): Promise<void> {
@@ -105,6 +106,8 @@ function token(args: string[]): void {
     {
       app: { type: 'string' },
       session: { type: 'string' },
+      peer: { type: 'string' },
+      user: { type: 'string' },
       ttl: { type: 'string' },
       kid: { type: 'string' },
       help: { type: 'boolean' },
@@ -114,6 +117,8 @@ function token(args: string[]): void {
   if (values.help) return void process.stdout.write(`usage: ${TOKEN_USAGE}\n`)
   const app = idFlag('app', values.app)
   const session = idFlag('session', values.session)
+  const peer = idFlag('peer', values.peer)
+  const user = idFlag('user', values.user)
   if (!app) throw new ConfigError(`--app is required (usage: ${TOKEN_USAGE})`)
   const config = loadConfig({ ...process.env, RTCPULSE_DEV: process.env.RTCPULSE_KEYS ? '0' : '1' })
   // A token the collector would refuse is better refused here (RTCPULSE_MAX_TOKEN_TTL_S, same env).
@@ -123,7 +128,13 @@ function token(args: string[]): void {
     throw new ConfigError(
       `no key in RTCPULSE_KEYS for app ${app}${values.kid ? ` with kid ${values.kid}` : ''} (kid:app:secret)`,
     )
-  process.stdout.write(mintToken(key, session ? { sess: session } : {}, ttl) + '\n')
+  // Bound claims (peer, user): the collector then refuses a hello for any other peer or user.
+  const claims = {
+    ...(session ? { sess: session } : {}),
+    ...(peer ? { peer } : {}),
+    ...(user ? { user } : {}),
+  }
+  process.stdout.write(mintToken(key, claims, ttl) + '\n')
 }
 
 async function del(args: string[]): Promise<void> {
@@ -146,13 +157,16 @@ async function del(args: string[]): Promise<void> {
       `give --app APP and exactly one of --session ID or --user ID (usage: ${DELETE_USAGE})`,
     )
   const config = loadConfig({ ...process.env, RTCPULSE_DEV: process.env.RTCPULSE_KEYS ? '0' : '1' })
-  const [{ openStore }, { deleteData }] = await Promise.all([
+  const [{ openStore }, { deleteData }, { recordDeletion }] = await Promise.all([
     import('../store/open.ts'),
     import('../store/index.ts'),
+    import('../collector/deletions.ts'),
   ])
   const store = await openStore(config)
   try {
     const scope = session ? { app, session } : { app, user: user as string }
+    // Recorded first: collectors close this scope's live streams and refuse its hellos at their next poll.
+    await recordDeletion(store, scope)
     const result = await deleteData(store, scope)
     process.stdout.write(JSON.stringify({ deleted: scope, ...result }) + '\n')
   } finally {

@@ -8,6 +8,8 @@ import { deleteData } from '../store/index.ts'
 import type { DeleteResult, DeleteScope, Store } from '../store/index.ts'
 import { verifyAppSecret } from './auth.ts'
 import type { Config } from './config.ts'
+import { evictScope } from './deletions.ts'
+import type { DeletionWatch } from './deletions.ts'
 import type { Ingest } from './ingest.ts'
 import type { SessionRegistry } from './registry.ts'
 
@@ -17,23 +19,21 @@ export interface AdminDeps {
   registry: SessionRegistry
   config: Pick<Config, 'keys'>
   log: Logger
+  /** Tells every collector (collector/deletions.ts); without it, only this one's streams are closed. */
+  deletions?: Pick<DeletionWatch, 'record'>
 }
 
 const ID = /^[\x21-\x7e]{1,128}$/
 
 /**
- * Deletes a session's or a user's data: first closes their live streams (4003, so the SDK stops rather
+ * Deletes a session's or a user's data: records the deletion for every collector (which then close
+ * their streams of it and refuse its hellos), closes the live streams here (4003, so the SDK stops rather
  * than resending), then writes what the ingest holds, so no row lands after the DELETE. Rejects with
  * StoreError.
  */
 export async function deleteScope(deps: AdminDeps, scope: DeleteScope): Promise<DeleteResult> {
-  const closed = deps.registry.evictWhere(
-    (c) =>
-      c.identity.app === scope.app &&
-      ('session' in scope ? c.identity.session === scope.session : c.user === scope.user),
-    4003,
-    'data deleted',
-  )
+  await deps.deletions?.record(scope)
+  const closed = evictScope(deps.registry, scope)
   await deps.ingest.flush()
   const result = await deleteData(deps.store, scope)
   deps.log.info({ ...scope, closed, tables: result.tables.length, targets: result.targets }, 'data deleted')

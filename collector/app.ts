@@ -13,8 +13,10 @@ import type { Store } from '../store/index.ts'
 import { mountAdmin } from './admin.ts'
 import type { Config } from './config.ts'
 import { Gate } from './gate.ts'
+import type { DeletionWatch } from './deletions.ts'
 import type { Ingest } from './ingest.ts'
 import { parseIngestRequest } from './protocol.ts'
+import { clientAddress } from './proxies.ts'
 import type { SessionRegistry } from './registry.ts'
 import type { ResumeLoader } from './resume.ts'
 import { ClientSession } from './session.ts'
@@ -25,6 +27,7 @@ export interface AppDeps {
   ingest: Ingest
   registry: SessionRegistry
   resume: ResumeLoader
+  deletions?: DeletionWatch
   config: Config
   log: Logger
   metrics: CollectorMetrics
@@ -195,7 +198,11 @@ export function createApp(deps: AppDeps): Hono {
     const parsed = read.req
     const errors: ServerFrame[] = []
     let closed: { code: number; reason: string } | undefined
-    const ip = getConnInfo(c).remote.address ?? ''
+    const ip = clientAddress(
+      getConnInfo(c).remote.address ?? '',
+      (h) => c.req.header(h),
+      config.trustedProxies,
+    )
     const session = new ClientSession(
       deps,
       { ip, origin: c.req.header('origin'), live: false },

@@ -8,6 +8,10 @@ export interface TokenClaims {
   app: string
   /** Optional session scope. */
   sess?: string
+  /** Optional peer binding: the hello's `peer` must equal it. */
+  peer?: string
+  /** Optional user binding: the hello's `user` must equal it. */
+  user?: string
   /** Expiry, seconds since the epoch. */
   exp: number
   iat?: number
@@ -42,7 +46,7 @@ export function mintToken(
  */
 export function verifyToken(
   token: string | undefined,
-  hello: { app: string; session: string },
+  hello: { app: string; session: string; peer?: string; user?: string },
   opts: {
     keys: readonly SigningKey[]
     dev: boolean
@@ -97,6 +101,13 @@ export function verifyToken(
   }
   if (claims.sess !== undefined && claims.sess !== hello.session) {
     return { ok: false, code: 4003, reason: 'token is scoped to another session' }
+  }
+  // Bound identities (SECURITY.md "Peer identity"): a token minted for one participant cannot speak for another.
+  if (claims.peer !== undefined && claims.peer !== hello.peer) {
+    return { ok: false, code: 4003, reason: 'token is bound to another peer' }
+  }
+  if (claims.user !== undefined && claims.user !== hello.user) {
+    return { ok: false, code: 4003, reason: 'token is bound to another user' }
   }
   return { ok: true, claims: claims as TokenClaims }
 }

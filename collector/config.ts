@@ -1,4 +1,6 @@
 // Configuration from the environment, validated once at start. Only main files call loadConfig.
+import { parseTrustedProxies } from './proxies.ts'
+import type { TrustedProxies } from './proxies.ts'
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
@@ -55,6 +57,10 @@ export interface Config {
   /** Days to keep rows, per table; tables not listed keep the TTL of their migration. */
   retentionDays: Map<string, number>
   analyzer: boolean
+  /** Proxies whose X-Forwarded-For / Forwarded headers name the client (collector/proxies.ts). */
+  trustedProxies: TrustedProxies
+  /** How often each collector reads the deletions table to evict and refuse deleted scopes, ms. */
+  deletionPollMs: number
 }
 
 /** Thrown by loadConfig; the message names the variable and what it accepts. */
@@ -248,6 +254,18 @@ export function loadConfig(env: Env): Config {
     maskIps: bool(env, 'RTCPULSE_MASK_IPS', true),
     retentionDays: parseRetention(env),
     analyzer: bool(env, 'RTCPULSE_ANALYZER', true),
+    trustedProxies: trustedProxies(env.RTCPULSE_TRUSTED_PROXIES),
+    deletionPollMs: int(env, 'RTCPULSE_DELETION_POLL_MS', 5000, 100, 600_000),
+  }
+}
+
+function trustedProxies(raw: string | undefined): TrustedProxies {
+  try {
+    return parseTrustedProxies(raw)
+  } catch (err) {
+    throw new ConfigError(
+      `RTCPULSE_TRUSTED_PROXIES=${JSON.stringify(raw)} is invalid: ${(err as Error).message}`,
+    )
   }
 }
 
@@ -274,6 +292,12 @@ export const CONFIG_VARS: ReadonlyArray<[name: string, def: string, meaning: str
     '(unset)',
     'browser origins per app: app=https://a.example,https://b.example;app2=*',
   ],
+  [
+    'RTCPULSE_TRUSTED_PROXIES',
+    '(unset)',
+    'CIDRs of proxies whose X-Forwarded-For / Forwarded name the client: 10.0.0.0/8,fd00::/8',
+  ],
+  ['RTCPULSE_DELETION_POLL_MS', '5000', 'how often a collector reads deletions made on any collector (ms)'],
   ['RTCPULSE_BATCH_ROWS', '20000', 'rows that trigger a batch write'],
   ['RTCPULSE_BATCH_MS', '100', 'longest a row waits before its batch is written (ms), under load too'],
   ['RTCPULSE_MAX_FRAME_BYTES', '262144', 'largest accepted frame; larger closes with 1009'],

@@ -40,6 +40,11 @@ export const helloSchema = z.strictObject({
   session: id,
   peer: id,
   user: id.optional(),
+  // A monitor instance's random id (sdk/PROTOCOL.md "Peer identity"); optional for SDKs before it.
+  inst: z
+    .string()
+    .regex(/^[\w-]{1,64}$/)
+    .optional(),
   sdk: z.string().max(64),
   ua: z.string().max(512).optional(),
   meta: z.record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean()])).optional(),

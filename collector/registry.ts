@@ -14,6 +14,10 @@ export interface Identity {
 export interface Attached {
   readonly identity: Identity
   readonly user: string | undefined
+  /** The monitor instance's random id from its hello (undefined for SDKs that send none). */
+  readonly instance: string | undefined
+  /** Resolves true if the client proves it is alive (a pong or a frame) within `timeoutMs`. */
+  probe(timeoutMs: number): Promise<boolean>
   /** Closes the stream with `code` (the session stops acking and takes no more frames). */
   evict(code: number, reason: string): void
 }
@@ -30,6 +34,31 @@ export class SessionRegistry {
     const old = this.live.get(key)
     this.live.set(key, conn)
     if (old && old !== conn) old.evict(1008, 'superseded by a newer connection of the same peer')
+  }
+
+  /**
+   * Who may hold `conn`'s identity (sdk/PROTOCOL.md "Peer identity"). The same monitor instance
+   * reconnecting takes over its stale stream; another instance (or an SDK that sends no instance id)
+   * gets it only if the live stream fails a liveness probe of `probeMs`, which is then closed (1001).
+   * Resolves 'in_use' when refused; with `attach` false (HTTP batches) it only checks.
+   */
+  async claim(conn: Attached, probeMs: number, attach = true): Promise<'ok' | 'in_use'> {
+    const key = identityKey(conn.identity)
+    for (;;) {
+      const old = this.live.get(key)
+      if (!old || old === conn || (old.instance !== undefined && old.instance === conn.instance)) break
+      if (await old.probe(probeMs)) {
+        // Still the live one after the probe: the newcomer is another tab, or someone else.
+        if (this.live.get(key) === old) return 'in_use'
+        continue
+      }
+      if (this.live.get(key) === old) {
+        old.evict(1001, 'no answer to a liveness probe; replaced by another instance')
+        this.live.delete(key)
+      }
+    }
+    if (attach) this.attach(conn)
+    return 'ok'
   }
 
   /** Forgets `conn` if it is still the live stream of its identity. */

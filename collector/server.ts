@@ -10,6 +10,7 @@ import type { Logger } from 'pino'
 import type { Store } from '../store/index.ts'
 import { createApp } from './app.ts'
 import type { Config } from './config.ts'
+import { createDeletionWatch } from './deletions.ts'
 import { createIngest } from './ingest.ts'
 import type { Ingest } from './ingest.ts'
 import { SessionRegistry } from './registry.ts'
@@ -52,8 +53,19 @@ export function createCollector(deps: CollectorDeps): Collector {
   })
   const registry = new SessionRegistry()
   const resume = createResumeLoader(store)
-  const app = createApp({ store, ingest, registry, resume, config, log, metrics, mount: deps.mount })
-  const stream = createStreamServer({ store, ingest, registry, resume, config, log, metrics })
+  const deletions = createDeletionWatch({ store, ingest, registry, log, pollMs: config.deletionPollMs })
+  const app = createApp({
+    store,
+    ingest,
+    registry,
+    resume,
+    deletions,
+    config,
+    log,
+    metrics,
+    mount: deps.mount,
+  })
+  const stream = createStreamServer({ store, ingest, registry, resume, deletions, config, log, metrics })
   const server = config.tls
     ? createAdaptorServer({
         fetch: app.fetch,
@@ -82,6 +94,7 @@ export function createCollector(deps: CollectorDeps): Collector {
       }),
     async close() {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      deletions.close()
       await stream.close()
       try {
         await ingest.close()

@@ -40,6 +40,8 @@ export interface SessionDeps {
   >
   log: Logger
   metrics: CollectorMetrics
+  /** Deleted sessions and users, refused at hello (collector/deletions.ts). */
+  deletions?: { deleted(app: string, session: string, user: string | undefined): boolean }
 }
 
 /** Where a session's frames come from. `live`: a stream that supersedes an older one of the same peer. */
@@ -47,7 +49,13 @@ export interface ClientInfo {
   ip: string
   origin: string | undefined
   live: boolean
+  /** Resolves true if the client answers (pong or frame) within `ms`; absent for HTTP batches. */
+  probe?: (ms: number) => Promise<boolean>
 }
+
+// How long a live stream has to answer a liveness probe when another instance claims its peer: a
+// live socket answers within a round trip, a half-open one never (sdk/PROTOCOL.md "Peer identity").
+const PEER_PROBE_MS = 3000
 
 // How long a hello may wait for the previous connection's writes, and for its resume points, before the
 // client is told to come back later (1013): a stuck store must not pile up pending hellos. Below the
@@ -76,6 +84,7 @@ interface Channel {
 export class ClientSession implements Attached {
   private id: Identity | undefined
   private userId: string | undefined
+  private inst: string | undefined
   private readonly channels = new Map<string, Channel>()
   private ackScheduled = false
   private closed = false
@@ -99,6 +108,16 @@ export class ClientSession implements Attached {
 
   get user(): string | undefined {
     return this.userId
+  }
+
+  get instance(): string | undefined {
+    return this.inst
+  }
+
+  /** Liveness of the client behind this session; a closed session is dead. */
+  probe(ms: number): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false)
+    return this.client.probe ? this.client.probe(ms) : Promise.resolve(true)
   }
 
   /** Bytes of frames this session handed to the ingest that are not stored yet. */
@@ -132,6 +151,12 @@ export class ClientSession implements Attached {
       this.out.close(4003, 'origin not allowed')
       return false
     }
+    if (this.deps.deletions?.deleted(frame.app, frame.session, frame.user)) {
+      metrics.rejected.inc({ reason: 'deleted' })
+      this.fail('forbidden', 'the data of this session or user was deleted')
+      this.out.close(4003, 'data deleted')
+      return false
+    }
     const { ingest, registry } = this.deps
     const unavailable = (why: string): false => {
       metrics.rejected.inc({ reason: 'store_unavailable' })
@@ -145,7 +170,14 @@ export class ClientSession implements Attached {
     const id = { app: frame.app, session: frame.session, peer: frame.peer }
     this.id = id
     this.userId = frame.user
-    if (this.client.live) registry.attach(this)
+    this.inst = frame.inst
+    if ((await registry.claim(this, PEER_PROBE_MS, this.client.live)) === 'in_use') {
+      metrics.rejected.inc({ reason: 'peer_in_use' })
+      const why = 'another monitor instance is streaming as this peer'
+      this.fail('peer_in_use', why)
+      this.out.close(4003, 'peer in use')
+      return false
+    }
     // The resume point must count every frame an earlier connection of this peer got in.
     if (!(await registry.settled(id, HELLO_STORE_WAIT_MS)))
       return unavailable('previous frames not stored yet')

@@ -10,6 +10,8 @@ import { chooseDeflateOffer } from './deflate-offer.ts'
 import { installOneTripInflate } from './inflate.ts'
 import { setMessageLimit } from './message-limit.ts'
 import { parseClientFrame } from './protocol.ts'
+import { clientAddress } from './proxies.ts'
+import type { TrustedProxies } from './proxies.ts'
 import { ClientSession } from './session.ts'
 import type { SessionDeps } from './session.ts'
 
@@ -31,14 +33,18 @@ export interface StreamOptions extends SessionDeps {
       | 'pingIntervalMs'
       | 'helloTimeoutMs'
       | 'maxHelloBytes'
+      | 'trustedProxies'
     >
 }
 
 // A client that keeps sending garbage is closed after this many refused frames.
 const MAX_ERRORS = 100
 
-/** Client address: the socket's peer (a proxy in front must be trusted explicitly; we do not read XFF). */
-const ipOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? ''
+/** Client address: the socket's peer, or the client a trusted proxy names (collector/proxies.ts). */
+const ipOf = (req: IncomingMessage, trusted: TrustedProxies): string =>
+  clientAddress(req.socket.remoteAddress ?? '', (name) => headerText(req.headers[name]), trusted)
+const headerText = (v: string | string[] | undefined): string | undefined =>
+  Array.isArray(v) ? v.join(', ') : v
 
 /** Connection count per key (client address, token), for the per-IP and per-token limits. */
 class Counts {
@@ -106,8 +112,24 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
   }, config.pingIntervalMs)
   pinger.unref()
 
+  // Pings `ws` and resolves true on its pong or any frame within `ms` (a peer's claim, registry.ts).
+  const probe = (ws: WebSocket, ms: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      if (ws.readyState !== ws.OPEN) return resolve(false)
+      const done = (alive: boolean): void => {
+        clearTimeout(timer)
+        ws.off('pong', yes).off('message', yes).off('close', no)
+        resolve(alive)
+      }
+      const yes = (): void => done(true)
+      const no = (): void => done(false)
+      const timer = setTimeout(no, ms)
+      ws.on('pong', yes).on('message', yes).on('close', no)
+      ws.ping()
+    })
+
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
-    const ip = ipOf(req)
+    const ip = ipOf(req, config.trustedProxies)
     // Until the hello is accepted, a message may be a hello and nothing bigger: an unauthenticated
     // socket cannot make the collector inflate more than maxHelloBytes (maxFrameBytes after welcome).
     if (!setMessageLimit(ws, config.maxHelloBytes)) log.warn('cannot lower the message limit before hello')
@@ -122,7 +144,7 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
     }
     const session = new ClientSession(
       opts,
-      { ip, origin: req.headers.origin, live: true },
+      { ip, origin: req.headers.origin, live: true, probe: (ms) => probe(ws, ms) },
       {
         send: (frame: ServerFrame) => {
           if (ws.readyState !== ws.OPEN) return

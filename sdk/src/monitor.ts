@@ -136,6 +136,8 @@ export function createMonitor(opts: MonitorOptions): Monitor {
   )
   let closed = !active
   let n = 0
+  // This instance's id (HelloFrame.inst): unguessable enough to tell two tabs apart, not a secret.
+  const inst = (Math.random() + '').slice(2)
 
   const emit = (pc: string, name: string, data?: Record<string, unknown>): void =>
     outbox.event(pc, name, data, Date.now())
@@ -174,6 +176,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
           session,
           peer,
           user: opts.user,
+          inst,
           sdk: SDK_VERSION,
           ua: g.navigator?.userAgent?.slice(0, 512),
           meta: opts.metadata,

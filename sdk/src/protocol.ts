@@ -25,6 +25,11 @@ export interface HelloFrame {
   session: string
   peer: string
   user?: string
+  /**
+   * Random id of this monitor instance, the same on every reconnect. A live (app, session, peer) is
+   * refused to another instance (error `peer_in_use`, then close 4003) so one tab cannot take over another's stream.
+   */
+  inst?: string
   sdk: string
   ua?: string
   meta?: Record<string, string | number | boolean>
@@ -89,6 +94,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'too_many_pcs'
   | 'store_unavailable'
+  | 'peer_in_use'
   | 'internal'
 
 export interface ErrorFrame {
