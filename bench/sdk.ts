@@ -10,6 +10,7 @@ import { constants, createDeflateRaw, gzipSync } from 'node:zlib'
 import type { DeflateRaw } from 'node:zlib'
 import WebSocket, { WebSocketServer } from 'ws'
 import { readReport } from '../sdk/src/delta.ts'
+import { VERBOSE_FIELDS } from '../sdk/src/protocol.ts'
 import { createOutbox } from '../sdk/src/outbox.ts'
 import { ReportSeries, asReport, loadRecording, reportTs } from './frames.ts'
 import type { Role, Stat } from './frames.ts'
@@ -18,6 +19,8 @@ import { quantile, r } from './histogram.ts'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 // Defaults of sdk/src/monitor.ts.
 const KEYFRAME_MS = 120_000
+// The collector's default welcome.omit (RTCPULSE_SDK_OMIT): what SDKs leave out of reports.
+const OMIT = new RegExp(VERBOSE_FIELDS)
 
 /** The frames one pc sends over `seconds` polls, as the SDK's outbox produces them (acked at once). */
 export function sdkFrames(role: Role, seconds: number, seed = 1): { frames: string[]; reports: Stat[][] } {
@@ -29,8 +32,8 @@ export function sdkFrames(role: Role, seconds: number, seed = 1): { frames: stri
   for (let i = 0; i < seconds; i++) {
     const report = series.next()
     reports.push(report)
-    // As the monitor reads a report: one pass, the verbose fields left out (sdk/PROTOCOL.md, Fields).
-    box.stats('pc1', ...readReport(asReport(report)))
+    // As the monitor reads a report: one pass, the collector's default omit applied (sdk/PROTOCOL.md, Fields).
+    box.stats('pc1', ...readReport(asReport(report), undefined, OMIT))
     box.ack({ pc1: i + 1 })
   }
   return { frames, reports }
@@ -167,7 +170,7 @@ export function pollCpu(role: Role, polls: number): PollCpu {
       // Later passes replay the same reports with later timestamps, so they stay deltas.
       const ts = reportTs(report) + pass * 1e7 + Math.floor(i / reports.length) * 1e6
       const t0 = performance.now()
-      const [state] = readReport(asReport(report), ts)
+      const [state] = readReport(asReport(report), ts, OMIT)
       const t1 = performance.now()
       box.stats('pc1', state, ts)
       const t2 = performance.now()

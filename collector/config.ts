@@ -1,4 +1,5 @@
 // Configuration from the environment, validated once at start. Only main files call loadConfig.
+import { VERBOSE_FIELDS } from '../sdk/src/protocol.ts'
 import { parseTrustedProxies } from './proxies.ts'
 import type { TrustedProxies } from './proxies.ts'
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -24,6 +25,8 @@ export interface Config {
   keys: SigningKey[]
   /** Longest token lifetime accepted (exp − iat, or exp − now without iat), seconds. */
   maxTokenTtlS: number
+  /** Stats fields the SDK is asked to leave out (a RegExp source, '' for none), sent in `welcome`. */
+  sdkOmit: string
   /** Browser origins allowed per app (`*` allows any); empty means origins are not checked. */
   allowedOrigins: Map<string, string[]>
   batchMaxRows: number
@@ -221,8 +224,17 @@ export function loadConfig(env: Env): Config {
       `RTCPULSE_MAX_BUFFERED_BYTES=${maxBufferedBytes} is invalid: it must be at least RTCPULSE_MAX_FRAME_BYTES (${maxFrameBytes})`,
     )
   }
+  const sdkOmit = env.RTCPULSE_SDK_OMIT ?? VERBOSE_FIELDS
+  try {
+    new RegExp(sdkOmit)
+  } catch (err) {
+    throw new ConfigError(
+      `RTCPULSE_SDK_OMIT is invalid: expected a regular expression of stats field names (${(err as Error).message})`,
+    )
+  }
   return {
     port: int(env, 'PORT', 8080, 0, 65535),
+    sdkOmit,
     host,
     dataDir: env.RTCPULSE_DATA_DIR || './data',
     database,
@@ -307,6 +319,11 @@ export const CONFIG_VARS: ReadonlyArray<[name: string, def: string, meaning: str
     'largest message (inflated) before the hello is accepted; larger closes with 1009',
   ],
   ['RTCPULSE_MAX_INGEST_BYTES', '1048576', 'largest POST /v1/ingest body (chunked too); larger answers 413'],
+  [
+    'RTCPULSE_SDK_OMIT',
+    'see sdk/PROTOCOL.md',
+    'stats fields SDKs leave out (regular expression, sent in welcome); empty for every field',
+  ],
   ['RTCPULSE_MAX_FRAMES_PER_SECOND', '50', 'frames per second per connection; more closes with 4029'],
   ['RTCPULSE_MAX_PCS', '32', 'peer connections per monitor connection'],
   ['RTCPULSE_MAX_CONNECTIONS_PER_IP', '1000', 'concurrent streams per client IP; more closes with 4029'],

@@ -36,6 +36,7 @@ export interface SessionDeps {
     | 'maxPcsPerConnection'
     | 'maxFrameBytes'
     | 'maxFramesPerSecond'
+    | 'sdkOmit'
     | 'maskIps'
   >
   log: Logger
@@ -225,6 +226,7 @@ export class ClientSession implements Attached {
       v: PROTOCOL_VERSION,
       resume: welcome,
       limits: { maxFrameBytes: config.maxFrameBytes, maxFramesPerSecond: config.maxFramesPerSecond },
+      omit: config.sdkOmit || undefined,
     })
     return true
   }

@@ -24,27 +24,20 @@ const sameValue = (a: StatValue | undefined, b: StatValue): boolean =>
 // Stats values are numbers, strings, booleans and records; undefined and arrays are dropped.
 const isStatValue = (v: unknown): v is StatValue => v != null && typeof v != 'function' && !Array.isArray(v)
 
-// Fields left out unless the app asks for full fidelity (sdk/PROTOCOL.md, "Fields"): non-standard ones
-// (Chrome's `googTimingFrameInfo` is a long string that changes every second), absolute clock readings
-// (`last…Timestamp`, `estimatedPlayoutTimestamp`), and counters the collector derives nothing from that
-// change on every poll (sums of squares, audio energy and assembly-time integrals, STUN request and
-// consent counters).
-// Measured on the recorded loopback call: a fifth of a receiving pc's delta bytes.
-const VERBOSE = /^goog|.Timestamp$|Squared|^totalA|SamplesD|equestsS|^re(questsR|sponsesS)/
-
 /**
  * Reads one report into the state model in one pass: `ts` defaults to the first object's timestamp
  * (webrtc-stats §5: all stats of one getStats() call share one). Drops fields that are not stats values
- * (undefined, arrays) and, unless `full`, the verbose fields above. Returns the state and the ts used.
+ * (undefined, arrays) and those whose name `omit` matches (the collector's `welcome.omit`). Returns the
+ * state and the ts used.
  */
-export function readReport(report: ReportLike, ts?: number, full?: boolean): [StatsState, number] {
+export function readReport(report: ReportLike, ts?: number, omit?: RegExp): [StatsState, number] {
   const state: StatsState = new Map()
   report.forEach((stat) => {
     ts ??= stat.timestamp
     const obj: StatsObject = {}
     for (const k in stat) {
       const v = stat[k]
-      if (k === 'id' || (k === 'timestamp' && v === ts) || (!full && VERBOSE.test(k))) continue
+      if (k === 'id' || (k === 'timestamp' && v === ts) || omit?.test(k)) continue
       if (isStatValue(v)) obj[k] = v
     }
     state.set(stat.id, obj)
@@ -52,8 +45,8 @@ export function readReport(report: ReportLike, ts?: number, full?: boolean): [St
   return [state, ts ?? Date.now()]
 }
 
-/** Normalises one report at `ts` into the state model with every field (the verbose ones included). */
-export const normalizeReport = (report: ReportLike, ts: number): StatsState => readReport(report, ts, true)[0]
+/** Normalises one report at `ts` into the state model with every field. */
+export const normalizeReport = (report: ReportLike, ts: number): StatsState => readReport(report, ts)[0]
 
 export interface EncodedDelta {
   key: boolean

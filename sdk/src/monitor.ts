@@ -40,8 +40,6 @@ export interface MonitorOptions {
   maxBufferBytes?: number
   /** A full keyframe at least this often, ms (default 120000). */
   keyframeIntervalMs?: number
-  /** Sends every field getStats() returns, the verbose ones too (sdk/PROTOCOL.md, "Fields"; default false). */
-  fullStats?: boolean
 }
 
 export interface PcHandle {
@@ -239,7 +237,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
           busy = false
           if (!pcs.has(pc)) return
           // One pass over the report: browsers build each stats object anew when it is read.
-          outbox.stats(id, ...readReport(r, undefined, opts.fullStats))
+          outbox.stats(id, ...readReport(r, undefined, outbox.skip))
         })
         .catch((err: unknown) => {
           busy = false

@@ -63,6 +63,7 @@ export interface Outbox {
   readonly size: number
   /** Set by the transport while a connection takes frames: new frames go straight to it. */
   sink?: ((text: string) => void) | undefined
+  skip?: RegExp
 }
 
 /**

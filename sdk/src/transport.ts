@@ -178,6 +178,7 @@ export function createTransport(o: TransportOptions): Transport {
         http = false
         attempt = 0
         rate = Math.ceil(f.limits.maxFramesPerSecond * 0.8)
+        outbox.skip = RegExp(f.omit || '$^')
         backlog = outbox.resume(f.resume)
         // A frame joining an empty backlog goes at once; otherwise the pacer's timer is pending.
         outbox.sink = (t) => backlog.push(t) < 2 && pump()

@@ -10,6 +10,7 @@ import { SessionRegistry } from '../../collector/registry.ts'
 import { createCollectorMetrics } from '../../collector/stats.ts'
 import { applyDelta } from '../../sdk/src/delta.ts'
 import type { StatsState } from '../../sdk/src/delta.ts'
+import { VERBOSE_FIELDS } from '../../sdk/src/protocol.ts'
 import type { ErrorFrame, ServerFrame, StatsFrame } from '../../sdk/src/protocol.ts'
 import type { WebSocketCtor } from '../../sdk/src/transport.ts'
 
@@ -168,6 +169,7 @@ export class MemoryCollector {
         dev: true,
         keys: [],
         maxTokenTtlS: 86_400,
+        sdkOmit: VERBOSE_FIELDS,
         allowedOrigins: new Map(),
         maxPcsPerConnection: 32,
         maxFrameBytes: 256 * 1024,

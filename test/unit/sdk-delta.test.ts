@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { applyDelta, cloneState, encodeDelta, normalizeReport, readReport } from '../../sdk/src/delta.ts'
 import type { StatsObject, StatsState } from '../../sdk/src/delta.ts'
 import { createOutbox } from '../../sdk/src/outbox.ts'
+import { VERBOSE_FIELDS } from '../../sdk/src/protocol.ts'
 import type { StatsFrame } from '../../sdk/src/protocol.ts'
 import { asReport, reportSequences, reportTs, stateOf } from '../helpers/sdk-fixtures.ts'
 
@@ -81,6 +82,7 @@ describe('delta encoding on real reports', () => {
 })
 
 describe('readReport', () => {
+  const OMIT = new RegExp(VERBOSE_FIELDS)
   const receiver = sequences.find((s) => s.name === 'recorded receiver')?.reports ?? []
 
   it('takes the report time from the first object, in the same pass', () => {
@@ -90,10 +92,10 @@ describe('readReport', () => {
     expect(state.size).toBe(r.length)
   })
 
-  it('leaves out the verbose fields unless asked for every field', () => {
+  it("leaves out the fields the collector's default omit names, and only those", () => {
     const r = receiver[3] ?? []
-    const [lean] = readReport(asReport(r))
-    const [full] = readReport(asReport(r), undefined, true)
+    const [lean] = readReport(asReport(r), undefined, OMIT)
+    const [full] = readReport(asReport(r))
     const fields = (st: StatsState) => new Set([...st.values()].flatMap((o) => Object.keys(o)))
     const dropped = [...fields(full)].filter((k) => !fields(lean).has(k))
     expect(dropped).toEqual(
@@ -120,7 +122,7 @@ describe('readReport', () => {
       let prev: StatsState | undefined
       let n = 0
       for (const r of receiver) {
-        const [state] = readReport(asReport(r), undefined, full)
+        const [state] = readReport(asReport(r), undefined, full ? undefined : OMIT)
         if (prev) n += JSON.stringify(encodeDelta(prev, state).d).length
         prev = state
       }

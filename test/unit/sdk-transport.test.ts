@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { cloneState } from '../../sdk/src/delta.ts'
 import type { StatsState } from '../../sdk/src/delta.ts'
 import { createOutbox } from '../../sdk/src/outbox.ts'
+import { VERBOSE_FIELDS } from '../../sdk/src/protocol.ts'
 import type { HelloFrame } from '../../sdk/src/protocol.ts'
 import { backoff, createTransport } from '../../sdk/src/transport.ts'
 import { MemoryCollector } from '../helpers/sdk-fake-collector.ts'
@@ -88,6 +89,18 @@ describe('createTransport', () => {
     expect(server.stored('pc1').map((f) => f.seq)).toEqual([1, 2, 3, 4, 5])
     expect(box.size).toBe(0)
     expect(errors).toEqual([])
+  })
+
+  it('takes the fields to leave out from the welcome, and none from a collector that names none', async () => {
+    const { server, box } = setup()
+    expect(box.skip).toBeUndefined()
+    await tick(50)
+    expect(box.skip?.source).toBe(new RegExp(VERBOSE_FIELDS).source)
+    server.deps.config.sdkOmit = ''
+    server.socket?.end(1001)
+    await tick(31_000)
+    expect(server.sockets.length).toBeGreaterThan(1)
+    expect(box.skip?.test('lastPacketReceivedTimestamp')).toBe(false)
   })
 
   it('paces live frames too: a burst of 100 track events goes out at most 40 per second', async () => {
