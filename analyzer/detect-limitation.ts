@@ -58,13 +58,23 @@ export function hasBandwidthEvidence(r: StreamSecond, span: StreamSpan, expected
   return base !== null && base !== undefined && r.rtt_ms !== null && r.rtt_ms >= base + LIMIT_RTT_GROWTH_MS
 }
 
-/** The reason a second counts as limited, or undefined (not limited, free, start-up or no evidence). */
+/** Times (ms) of the seconds whose source delivered nothing (a stopped camera) or that sent nothing. */
+export const sourceStops = (rows: readonly StreamSecond[]): number[] =>
+  rows.filter((r) => r.active !== 1 || r.source_fps === 0).map((r) => r.t)
+
+/**
+ * The reason a second counts as limited, or undefined (not limited, free, start-up or no evidence).
+ * Start-up is the stream's first LIMIT_STARTUP_MS and as long after each of `stops`: an encoder that
+ * restarts after its source stopped ramps up again from a low rate, which is not the network.
+ */
 export function limitedBy(
   r: StreamSecond,
   span: StreamSpan,
   expectedFps: number,
+  stops: readonly number[] = [],
 ): 'bandwidth' | 'cpu' | undefined {
   if (r.active !== 1 || r.t < span.start + LIMIT_STARTUP_MS) return undefined
+  if (stops.some((z) => r.t > z && r.t - z < LIMIT_STARTUP_MS)) return undefined
   const bw = r.limit_bandwidth_share ?? (r.limitation === 'bandwidth' ? 1 : 0)
   const cpu = r.limit_cpu_share ?? (r.limitation === 'cpu' ? 1 : 0)
   if (Math.max(bw, cpu) < 0.5 || !isCostly(r, span, expectedFps)) return undefined
@@ -80,7 +90,8 @@ export function limitationIssues(s: StreamSeries, opts: DetectOptions): Issue[] 
   const out: Issue[] = []
   const values = (hits: number[], f: (r: StreamSecond) => number | null | undefined): number[] =>
     hits.map((i) => f(rows[i] as StreamSecond)).filter((v): v is number => v !== null && v !== undefined)
-  const reason = rows.map((r) => limitedBy(r, span, opts.expectedFps))
+  const stops = sourceStops(rows)
+  const reason = rows.map((r) => limitedBy(r, span, opts.expectedFps, stops))
   const idx = new Map(rows.map((r, i) => [r, i]))
   for (const e of persistentEpisodes(rows, (r) => reason[idx.get(r) as number] !== undefined)) {
     const cpuN = e.hits.filter((i) => reason[i] === 'cpu').length

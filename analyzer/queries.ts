@@ -89,7 +89,7 @@ const FLAGGED = `(stream_seconds.loss_ratio > 0.01 OR stream_seconds.jitter_ms >
   OR (${IN_VIDEO} AND ${FREEZE_SECOND}) OR stream_seconds.keyframes > 0
   OR stream_seconds.concealment_ratio > 0.02
   OR ifNull(stream_seconds.rtt_ms, 0) / 2 + ifNull(stream_seconds.jb_delay_ms, 0) > 150
-  OR greatest(${BW}, ${CPU}) >= 0.5)`
+  OR greatest(${BW}, ${CPU}) >= 0.5 OR stream_seconds.source_fps = 0)`
 
 /** A per-second tuple of SECOND_TUPLE as the detectors' row. */
 export function toSecond(v: unknown[]): StreamSecond {
@@ -133,7 +133,9 @@ const COSTLY = `((${LIM.h} > 0 AND ${LIM.h} < if(${LIM.sized}, ${LIM.sh}, max_he
 const NEED = `if(${LIM.sized}, ${LIM.srcTarget}, target_max) * ${LIM.scale}`
 const EVIDENCE = `((${LIM.avail} >= 0 AND ${LIM.avail} <= ${AVAILABLE_HEADROOM} * ${NEED}) OR ${LIM.loss} >= ${LIMIT_LOSS}
     OR (min_rtt_ms IS NOT NULL AND ${LIM.rtt} >= 0 AND ${LIM.rtt} >= min_rtt_ms + ${LIMIT_RTT_GROWTH_MS}))`
-const LIMITED = `(${LIM.t} >= start_ms + ${LIMIT_STARTUP_MS} AND ${COSTLY} AND (${LIM.cpu} > ${LIM.bw} OR ${EVIDENCE}))`
+const LIMITED = `(${LIM.t} >= start_ms + ${LIMIT_STARTUP_MS}
+    AND NOT arrayExists(z -> ${LIM.t} > z AND ${LIM.t} - z < ${LIMIT_STARTUP_MS}, source_stops)
+    AND ${COSTLY} AND (${LIM.cpu} > ${LIM.bw} OR ${EVIDENCE}))`
 
 // An audio second with sound: above the silence/DTX rate, and above −60 dBov where the level is known.
 const VOICED = `(active = 1 AND bitrate_bps >= ${SILENT_AUDIO_BPS}
@@ -250,6 +252,8 @@ FROM
     avgIf(stream_seconds.limit_cpu_share, active = 1) AS limit_cpu_share,
     groupArrayIf(${LIMITED_TUPLE},
       active = 1 AND greatest(${BW}, ${CPU}) >= 0.5) AS limited,
+    -- detect-limitation.ts sourceStops(): seconds after which the encoder ramps up again.
+    groupArrayIf(toUnixTimestamp64Milli(ts), active = 0 OR stream_seconds.source_fps = 0) AS source_stops,
     avgIf(stream_seconds.nack_per_s, active = 1) AS nack_per_s,
     avgIf(stream_seconds.pli_per_s, active = 1) AS pli_per_s,
     ifNull(sum(stream_seconds.keyframes), 0) AS keyframes,

@@ -236,6 +236,22 @@ describe('detectIssues', () => {
         : {},
     )
     expect(detectIssues([ample], [], [], opts)).toEqual([])
+    // The same starvation in the 5 s after the camera stopped and restarted (source fps 0 at seconds
+    // 5-7): the encoder ramps up again, which is not the network (no issue until 5 s after the stop).
+    const restart = series('video', 'outbound', 15, (i) =>
+      i >= 5 && i <= 7
+        ? { source_fps: 0, fps: 0, bitrate_bps: 20_000 }
+        : i >= 8 && i <= 11
+          ? {
+              limitation: 'bandwidth',
+              limit_bandwidth_share: 1,
+              bitrate_bps: 300_000,
+              fps: 12,
+              available_out_bps: 350_000,
+            }
+          : {},
+    )
+    expect(detectIssues([restart], [], [], opts)).toEqual([])
     // A camera delivering 12 fps: 12 fps sent is all there was (no issue), even with little available.
     const slowSource = series('video', 'outbound', 15, (i) =>
       i >= 5
