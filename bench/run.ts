@@ -1,7 +1,7 @@
 // `npm run bench [-- [--quick] [name …]]`: runs the benchmarks (all, or those named), each in a fresh
 // child process (chDB binds one data folder per process, and no benchmark should inherit another's heap
 // or JIT state), prints every figure with the machine it ran on, and writes bench/results/latest.json.
-//   names: sdk hotpath storage collector collector-null collector-ws-inflate profile analyzer
+//   names: sdk sdk-browser hotpath storage collector collector-null collector-ws-inflate profile analyzer
 //   --quick   smaller version of each (whole run under two minutes)
 //   --wait-quiet  before each benchmark, wait (≤ 2 min) until other processes use < 0.3 cores
 //   collector options: --steps=1000,5000  --pcs-per-client=2  --send-mode=raw|ws|plain  --continue  --env=RTCPULSE_BATCH_MS=1000
@@ -17,6 +17,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 const NAMES = [
   'sdk',
+  'sdk-browser',
   'hotpath',
   'storage',
   'collector',
@@ -82,6 +83,24 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
           : `  bundle size: skipped — ${bundle.reason}`,
       )
       return { wire, cpu, bundle }
+    }
+    case 'sdk-browser': {
+      // Real Chromium and Firefox, SFU-shaped: one receiving pc with 2N inbound streams (issue 17).
+      const { browserSdk } = await import('./sdk-browser.ts')
+      const ns = quick ? [1, 5] : [1, 5, 10, 25]
+      const all = []
+      for (const browser of ['chromium', 'firefox'] as const) {
+        for (const f of await browserSdk(browser, ns, quick ? 10 : 30)) {
+          log(
+            `  ${f.browser} N=${f.n}: stats objects ${f.statsObjects.send}/${f.statsObjects.recv} (send/recv), ` +
+              `report ${f.reportKb.send}/${f.reportKb.recv} KB; SDK ms per poll p50/p99 send ${f.pollMs.send.join('/')}, ` +
+              `recv ${f.pollMs.recv.join('/')}; per ack ${f.ackMs.join('/')}; wire ${f.wireBps.send}/${f.wireBps.recv} B/s; ` +
+              `largest frame ${f.maxFrameChars} chars`,
+          )
+          all.push(f)
+        }
+      }
+      return all
     }
     case 'hotpath': {
       const { buildFrames, inflateCosts, parseCost, stageCosts } = await import('./hotpath.ts')
