@@ -80,6 +80,9 @@ export class ClientSession implements Attached {
   private welcomed = false
   private unstoredBytes = 0
   private key: string | undefined
+  // The peer's browser, OS and SDK, from the hello: stored on every per-second row so fleet queries and
+  // their rollups (store/migrations/009_fleet_rollups.sql) group by them without joining `peers`.
+  private dims: { browser: string; os: string; sdk_version: string } | undefined
 
   constructor(
     private readonly deps: SessionDeps,
@@ -166,6 +169,7 @@ export class ClientSession implements Attached {
       })
     }
     const ua = parseUserAgent(frame.ua ?? '')
+    this.dims = { browser: ua.browser, os: ua.os, sdk_version: frame.sdk }
     const meta: Record<string, string> = {}
     for (const [k, v] of Object.entries(frame.meta ?? {})) meta[k] = String(v)
     // The peer row is metadata: it is written with the next batch but gates no ack.
@@ -282,8 +286,9 @@ export class ClientSession implements Attached {
       const derived = this.decode(ch, frame)
       // The derived objects are fresh per frame: the identity goes into them rather than into a copy of
       // ~40 fields each (a spread here was 8% of the collector's main thread under load).
-      rows.stream_seconds = derived.streams.map((s) => Object.assign(s, base, { seq, ts }))
-      if (derived.transport) rows.transport_seconds = [Object.assign(derived.transport, base, { seq, ts })]
+      rows.stream_seconds = derived.streams.map((s) => Object.assign(s, base, this.dims, { seq, ts }))
+      if (derived.transport)
+        rows.transport_seconds = [Object.assign(derived.transport, base, this.dims, { seq, ts })]
     } else {
       rows.events = [
         { ...base, seq, ts, name: frame.name, data: frame.data ? JSON.stringify(frame.data) : '' },
