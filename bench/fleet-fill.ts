@@ -4,7 +4,8 @@
 // failed ones (20 s, ICE failed) and relayed ones, and connection events; then `scoreDays` days of
 // analyzer scores and issues. Per-second series come from `templates` sessions the collector's own
 // derivation produced (storage.ts), copied in SQL with per-row variation; every copy goes through the
-// INSERT path, so the materialized views roll them up as they would at ingest. Scores come from the
+// INSERT path, so the materialized views roll them up as they would at ingest. The copies name source
+// columns with their table (`tpl_stream.ts`): a bare name would mean the REPLACE alias of that name. Scores come from the
 // real analyzer run on 100 sessions (one per attribute class), copied with shifted times.
 import { analyzeSessions } from '../analyzer/analyze.ts'
 import { storeAnalyses } from '../analyzer/persist.ts'
@@ -85,7 +86,7 @@ async function fillChunk(store: Store, f: Fleet, d: number, n0: number, n1: numb
   const start = `(${f.t0 + d * DAY_MS} + intDiv(n * ${DAY_MS}, ${perDay}))`
   const id = `concat('s${d}-', toString(n))`
   const ts = `fromUnixTimestamp64Milli(toUnixTimestamp64Milli(ts) + ${start}, 'UTC')`
-  const keep = `(NOT ${a.failed} OR toUnixTimestamp64Milli(ts) < 20000)`
+  const keep = (t: string): string => `(NOT ${a.failed} OR toUnixTimestamp64Milli(${t}.ts) < 20000)`
   for (let g = 0; g < G; g++) {
     const ns = `arrayFilter(x -> x % ${G} = ${g}, range(${n0}, ${n1}))`
     await store.exec(
@@ -100,7 +101,7 @@ async function fillChunk(store: Store, f: Fleet, d: number, n0: number, n1: numb
          fps * if(${a.degraded}, 0.6, 1) AS fps,
          if(${a.degraded} AND kind = 'video' AND direction = 'inbound', least(1, coalesce(frozen_share, 0) + if(randCanonical() < 0.1, 0.8, 0)), frozen_share) AS frozen_share)
        FROM tpl_stream ARRAY JOIN ${ns} AS n
-       WHERE session_id = 'tpl-${g}' AND ${keep}`,
+       WHERE tpl_stream.session_id = 'tpl-${g}' AND ${keep('tpl_stream')}`,
     )
     await store.exec(
       `INSERT INTO transport_seconds SELECT * REPLACE (
@@ -109,7 +110,7 @@ async function fillChunk(store: Store, f: Fleet, d: number, n0: number, n1: numb
          ${vary('rtt_ms')} * if(${a.degraded}, 4, 1) + if(${a.degraded}, 250, 0) AS rtt_ms,
          if(${a.relayed}, 'relay', local_type) AS local_type)
        FROM tpl_transport ARRAY JOIN ${ns} AS n
-       WHERE session_id = 'tpl-${g}' AND ${keep}`,
+       WHERE tpl_transport.session_id = 'tpl-${g}' AND ${keep('tpl_transport')}`,
     )
   }
   const nums = `(SELECT number AS n FROM numbers(${n0}, ${n1 - n0}))`
@@ -146,9 +147,9 @@ async function fillScores(store: Store, f: Fleet): Promise<void> {
       `fromUnixTimestamp64Milli(toUnixTimestamp64Milli(${c}) + ${shift}, 'UTC') AS ${c}`
     // Day 0's first 100 sessions are the scored ones themselves.
     const from = (table: string): string =>
-      `FROM ${table} ARRAY JOIN arrayMap(k -> k * ${CLASSES} + toUInt64(substring(session_id, 4)),
+      `FROM ${table} ARRAY JOIN arrayMap(k -> k * ${CLASSES} + toUInt64(substring(${table}.session_id, 4)),
          range(${d === 0 ? 1 : 0}, ${Math.ceil(perDay / CLASSES)})) AS n
-       WHERE startsWith(session_id, 's0-') AND n < ${perDay}`
+       WHERE startsWith(${table}.session_id, 's0-') AND n < ${perDay}`
     const sid = `concat('s${d}-', toString(n)) AS session_id`
     await store.exec(`INSERT INTO scores SELECT * REPLACE (${sid},
         ${['scored_at', 'window_start', 'window_end', 'started_at', 'ended_at'].map(when).join(', ')},
