@@ -74,7 +74,8 @@ export async function createChdbStore(options: ChdbStoreOptions): Promise<Store>
     },
     async insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<void> {
       if (rows.length === 0) return
-      // chDB's raw insert path does not dedupe by block hash: only a token makes a retry harmless.
+      // A table with a deduplication window also drops a byte-identical block by its hash; the token
+      // names the retry as the same insert whatever the serialisation.
       const settings = options?.dedupToken ? { insert_deduplication_token: options.dedupToken } : undefined
       try {
         await live().insert({
