@@ -92,3 +92,33 @@ SELECT app_id, toStartOfMinute(ts) AS minute, browser, os,
        quantilesTDigestState(0.5, 0.95)(rtt_ms) AS rtt
 FROM transport_seconds
 GROUP BY app_id, minute, browser, os, relay;
+
+-- 3. Rows stored before this migration: rolled up once, with browser and OS from `peers`. Only minutes
+--    before the first one the views wrote are filled, so running this again (a crash before the
+--    migration was recorded) adds nothing twice; rows of the minute the views started in that arrived
+--    before them stay out of the rollup. On an empty store both read nothing.
+INSERT INTO stream_minutes
+SELECT s.app_id, toStartOfMinute(s.ts) AS minute, if(s.browser = '', p.browser, s.browser) AS browser,
+       if(s.os = '', p.os, s.os) AS os, s.codec, s.direction, s.kind,
+       sum(toUInt64(s.interval_ms)), uniqState(s.session_id), avgState(s.loss_ratio),
+       avgState(s.frozen_share), avgState(s.fps), avgState(s.bitrate_bps),
+       quantilesTDigestState(0.5, 0.95)(s.rtt_ms)
+FROM stream_seconds AS s
+LEFT JOIN (
+    SELECT app_id, session_id, peer_id, any(browser) AS browser, any(os) AS os FROM peers
+    GROUP BY app_id, session_id, peer_id
+) AS p ON s.app_id = p.app_id AND s.session_id = p.session_id AND s.peer_id = p.peer_id
+WHERE s.ts < (SELECT if(count() = 0, now64(3), min(minute)) FROM stream_minutes)
+GROUP BY s.app_id, minute, browser, os, s.codec, s.direction, s.kind;
+
+INSERT INTO transport_minutes
+SELECT t.app_id, toStartOfMinute(t.ts) AS minute, if(t.browser = '', p.browser, t.browser) AS browser,
+       if(t.os = '', p.os, t.os) AS os, toUInt8(t.local_type = 'relay' OR t.remote_type = 'relay') AS relay,
+       uniqState(t.session_id, t.peer_id, t.pc_id), quantilesTDigestState(0.5, 0.95)(t.rtt_ms)
+FROM transport_seconds AS t
+LEFT JOIN (
+    SELECT app_id, session_id, peer_id, any(browser) AS browser, any(os) AS os FROM peers
+    GROUP BY app_id, session_id, peer_id
+) AS p ON t.app_id = p.app_id AND t.session_id = p.session_id AND t.peer_id = p.peer_id
+WHERE t.ts < (SELECT if(count() = 0, now64(3), min(minute)) FROM transport_minutes)
+GROUP BY t.app_id, minute, browser, os, relay;
