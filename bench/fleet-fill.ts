@@ -86,12 +86,14 @@ async function fillChunk(store: Store, f: Fleet, d: number, n0: number, n1: numb
   const start = `(${f.t0 + d * DAY_MS} + intDiv(n * ${DAY_MS}, ${perDay}))`
   const id = `concat('s${d}-', toString(n))`
   const ts = `fromUnixTimestamp64Milli(toUnixTimestamp64Milli(ts) + ${start}, 'UTC')`
+  // The same peer id on per-second rows, peers and events (the old fleet queries joined on it).
+  const peer = `concat('user-', toString(n % 100000))`
   const keep = (t: string): string => `(NOT ${a.failed} OR toUnixTimestamp64Milli(${t}.ts) < 20000)`
   for (let g = 0; g < G; g++) {
     const ns = `arrayFilter(x -> x % ${G} = ${g}, range(${n0}, ${n1}))`
     await store.exec(
       `INSERT INTO stream_seconds SELECT * REPLACE (
-         ${a.app_id} AS app_id, ${id} AS session_id, ${a.browser} AS browser, ${a.os} AS os,
+         ${a.app_id} AS app_id, ${id} AS session_id, ${peer} AS peer_id, ${a.browser} AS browser, ${a.os} AS os,
          ${a.sdk_version} AS sdk_version, ${ts} AS ts,
          if(kind = 'video', ${a.video_codec}, codec) AS codec,
          ${vary('bitrate_bps')} * if(${a.degraded}, 0.5, 1) AS bitrate_bps,
@@ -105,7 +107,7 @@ async function fillChunk(store: Store, f: Fleet, d: number, n0: number, n1: numb
     )
     await store.exec(
       `INSERT INTO transport_seconds SELECT * REPLACE (
-         ${a.app_id} AS app_id, ${id} AS session_id, ${a.browser} AS browser, ${a.os} AS os,
+         ${a.app_id} AS app_id, ${id} AS session_id, ${peer} AS peer_id, ${a.browser} AS browser, ${a.os} AS os,
          ${a.sdk_version} AS sdk_version, ${ts} AS ts,
          ${vary('rtt_ms')} * if(${a.degraded}, 4, 1) + if(${a.degraded}, 250, 0) AS rtt_ms,
          if(${a.relayed}, 'relay', local_type) AS local_type)
@@ -114,7 +116,6 @@ async function fillChunk(store: Store, f: Fleet, d: number, n0: number, n1: numb
     )
   }
   const nums = `(SELECT number AS n FROM numbers(${n0}, ${n1 - n0}))`
-  const peer = `concat('user-', toString(n % 100000))`
   await store.exec(
     `INSERT INTO peers SELECT ${a.app_id}, ${id}, ${peer}, '', ${a.sdk_version}, ${a.ua}, ${a.browser},
        ${a.os}, map('room', toString(n % 50)), '', fromUnixTimestamp64Milli(${start}, 'UTC') FROM ${nums}`,

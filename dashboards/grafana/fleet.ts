@@ -138,12 +138,16 @@ export function fleetDashboard(): Dashboard {
           'RTT p95 by browser',
           sql(`
             SELECT $__timeInterval(minute) AS time, browser,
-                   quantilesTDigestMerge(0.5, 0.95)(rtt)[2] AS rtt
+                   quantilesBFloat16Merge(0.5, 0.95)(rtt)[2] AS rtt
             FROM transport_minutes
             WHERE $__timeFilter(minute) AND ${APPS}
             GROUP BY time, browser
             ORDER BY time`).timeSeries(),
-          { unit: 'ms', min: 0, description: 'Candidate-pair RTT, p95 (t-digest estimate).' },
+          {
+            unit: 'ms',
+            min: 0,
+            description: 'Candidate-pair RTT, p95 (estimate from a bfloat16 histogram, within ~1%).',
+          },
         )
           .displayName('${__field.labels.browser}')
           .interval(ROLLUP_INTERVAL),
@@ -176,7 +180,7 @@ export function fleetDashboard(): Dashboard {
           sql(`
             SELECT browser, os,
                    uniqMerge(sessions) AS sessions,
-                   round(quantilesTDigestMerge(0.5, 0.95)(rtt)[1], 1) AS rtt_p50_ms,
+                   round(quantilesBFloat16Merge(0.5, 0.95)(rtt)[1], 1) AS rtt_p50_ms,
                    round(avgMergeIf(loss, direction = 'inbound') * 100, 3) AS inbound_loss_pct,
                    round(avgMergeIf(frozen, direction = 'inbound' AND kind = 'video') * 100, 3) AS frozen_pct,
                    round(avgMergeIf(fps, direction = 'inbound' AND kind = 'video'), 1) AS received_fps
@@ -188,7 +192,7 @@ export function fleetDashboard(): Dashboard {
           {
             width: 12,
             height: 8,
-            description: `Per browser and OS of the peer that sent the stats. RTT median is a t-digest estimate. ${APPROX}`,
+            description: `Per browser and OS of the peer that sent the stats. RTT median is estimated from a bfloat16 histogram (within ~1%). ${APPROX}`,
           },
         ),
         table(

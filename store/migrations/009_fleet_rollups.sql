@@ -13,8 +13,10 @@ ALTER TABLE transport_seconds ADD COLUMN IF NOT EXISTS sdk_version LowCardinalit
 -- 2. Per-minute rollups, fed by materialized views as the rows are inserted, ordered by app and minute
 --    and then the dimensions the fleet panels group by. Each row holds partial aggregates (states) that
 --    merge exactly for sums and averages, approximately for distinct counts (uniq: HyperLogLog-like,
---    ~1.6% error above 65,536 values) and the median and p95 (t-digest, merged as quantilesTDigestMerge(0.5, 0.95):
---    the levels are part of the state's type): readers use the -Merge combinators
+--    ~1.6% error above 65,536 values) and the median and p95 (quantilesBFloat16: a histogram of values
+--    rounded to 8 significant bits, within ~1% of an RTT; merged as quantilesBFloat16Merge(0.5, 0.95), the
+--    levels being part of the state's type). A t-digest state was tried first: merging a day of them
+--    took 17× longer (bench/RESULTS.md, "Fleet dashboards"). Readers use the -Merge combinators
 --    (https://clickhouse.com/docs/en/engines/table-engines/mergetree-family/aggregatingmergetree).
 --
 --    Resend safety — why a materialized view, which sees every inserted block, does not count a frame
@@ -48,7 +50,7 @@ CREATE TABLE IF NOT EXISTS stream_minutes
     frozen AggregateFunction(avg, Nullable(Float32)),
     fps AggregateFunction(avg, Nullable(Float32)),
     bitrate AggregateFunction(avg, Nullable(Float32)),
-    rtt AggregateFunction(quantilesTDigest(0.5, 0.95), Nullable(Float32))
+    rtt AggregateFunction(quantilesBFloat16(0.5, 0.95), Nullable(Float32))
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(minute)
@@ -64,7 +66,7 @@ SELECT app_id, toStartOfMinute(ts) AS minute, browser, os, codec, direction, kin
        avgState(frozen_share) AS frozen,
        avgState(fps) AS fps,
        avgState(bitrate_bps) AS bitrate,
-       quantilesTDigestState(0.5, 0.95)(rtt_ms) AS rtt
+       quantilesBFloat16State(0.5, 0.95)(rtt_ms) AS rtt
 FROM stream_seconds
 GROUP BY app_id, minute, browser, os, codec, direction, kind;
 
@@ -77,7 +79,7 @@ CREATE TABLE IF NOT EXISTS transport_minutes
     os LowCardinality(String),
     relay UInt8,
     connections AggregateFunction(uniq, String, String, String),
-    rtt AggregateFunction(quantilesTDigest(0.5, 0.95), Nullable(Float32))
+    rtt AggregateFunction(quantilesBFloat16(0.5, 0.95), Nullable(Float32))
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(minute)
@@ -89,7 +91,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS transport_minutes_mv TO transport_minutes
 SELECT app_id, toStartOfMinute(ts) AS minute, browser, os,
        toUInt8(local_type = 'relay' OR remote_type = 'relay') AS relay,
        uniqState(session_id, peer_id, pc_id) AS connections,
-       quantilesTDigestState(0.5, 0.95)(rtt_ms) AS rtt
+       quantilesBFloat16State(0.5, 0.95)(rtt_ms) AS rtt
 FROM transport_seconds
 GROUP BY app_id, minute, browser, os, relay;
 
@@ -102,7 +104,7 @@ SELECT s.app_id, toStartOfMinute(s.ts) AS minute, if(s.browser = '', p.browser, 
        if(s.os = '', p.os, s.os) AS os, s.codec, s.direction, s.kind,
        sum(toUInt64(s.interval_ms)), uniqState(s.session_id), avgState(s.loss_ratio),
        avgState(s.frozen_share), avgState(s.fps), avgState(s.bitrate_bps),
-       quantilesTDigestState(0.5, 0.95)(s.rtt_ms)
+       quantilesBFloat16State(0.5, 0.95)(s.rtt_ms)
 FROM stream_seconds AS s
 LEFT JOIN (
     SELECT app_id, session_id, peer_id, any(browser) AS browser, any(os) AS os FROM peers
@@ -114,7 +116,7 @@ GROUP BY s.app_id, minute, browser, os, s.codec, s.direction, s.kind;
 INSERT INTO transport_minutes
 SELECT t.app_id, toStartOfMinute(t.ts) AS minute, if(t.browser = '', p.browser, t.browser) AS browser,
        if(t.os = '', p.os, t.os) AS os, toUInt8(t.local_type = 'relay' OR t.remote_type = 'relay') AS relay,
-       uniqState(t.session_id, t.peer_id, t.pc_id), quantilesTDigestState(0.5, 0.95)(t.rtt_ms)
+       uniqState(t.session_id, t.peer_id, t.pc_id), quantilesBFloat16State(0.5, 0.95)(t.rtt_ms)
 FROM transport_seconds AS t
 LEFT JOIN (
     SELECT app_id, session_id, peer_id, any(browser) AS browser, any(os) AS os FROM peers
