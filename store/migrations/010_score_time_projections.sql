@@ -10,6 +10,13 @@
 ALTER TABLE scores MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild';
 ALTER TABLE stream_scores MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild';
 ALTER TABLE issues MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild';
+-- A lightweight DELETE (store/index.ts deleteData: a session's or a user's data) is refused on a table
+-- with projections unless told what to do: 'rebuild' rewrites the projection of each part it touches,
+-- so deleted rows leave the time-ordered copy too
+-- (https://clickhouse.com/docs/en/operations/settings/merge-tree-settings#lightweight_mutation_projection_mode).
+ALTER TABLE scores MODIFY SETTING lightweight_mutation_projection_mode = 'rebuild';
+ALTER TABLE stream_scores MODIFY SETTING lightweight_mutation_projection_mode = 'rebuild';
+ALTER TABLE issues MODIFY SETTING lightweight_mutation_projection_mode = 'rebuild';
 ALTER TABLE scores ADD PROJECTION IF NOT EXISTS by_app_time (SELECT * ORDER BY app_id, ended_at);
 ALTER TABLE stream_scores ADD PROJECTION IF NOT EXISTS by_app_time (SELECT * ORDER BY app_id, ended_at);
 ALTER TABLE issues ADD PROJECTION IF NOT EXISTS by_app_time (SELECT * ORDER BY app_id, start);
