@@ -1,9 +1,11 @@
 // `npm run bench [-- [--quick] [name …]]`: runs the benchmarks (all, or those named), each in a fresh
 // child process (chDB binds one data folder per process, and no benchmark should inherit another's heap
 // or JIT state), prints every figure with the machine it ran on, and writes bench/results/latest.json.
-//   names: sdk sdk-browser hotpath storage collector collector-null collector-ws-inflate profile analyzer
+//   names: sdk sdk-browser hotpath storage collector collector-null collector-ws-inflate profile analyzer dashboards
 //   --quick   smaller version of each (whole run under two minutes)
 //   --wait-quiet  before each benchmark, wait (≤ 2 min) until other processes use < 0.3 cores
+//   dashboards options: --days=7 --sessions=10000 --score-days=90 --compare-ref=<git rev> (also times
+//     the dashboards as committed there, on the same store); --quick is 1 day and 7 days of scores
 //   collector options: --steps=1000,5000  --pcs-per-client=2  --send-mode=raw|ws|plain  --continue  --env=RTCPULSE_BATCH_MS=1000
 import { execFileSync, fork } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -25,6 +27,7 @@ const NAMES = [
   'collector-ws-inflate',
   'profile',
   'analyzer',
+  'dashboards',
 ] as const
 type Name = (typeof NAMES)[number]
 
@@ -51,6 +54,11 @@ interface Options {
   sendMode?: 'raw' | 'ws' | 'plain'
   /** Measure every step even after one is not sustained. */
   continueAfterFailure?: boolean
+  /** dashboards: fleet size and the git revision to compare with. */
+  days?: number
+  sessions?: number
+  scoreDays?: number
+  compareRef?: string
 }
 
 /** Runs one benchmark in this process and returns its result (printing as it goes). */
@@ -235,6 +243,21 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
       }
       return a
     }
+    case 'dashboards': {
+      const { dashboardsBench } = await import('./dashboards.ts')
+      const days = opts.days ?? (quick ? 1 : 7)
+      const shape = {
+        days,
+        perDay: opts.sessions ?? 10_000,
+        scoreDays: Math.max(days, opts.scoreDays ?? (quick ? 7 : 90)),
+        templates: 10,
+        chunk: 2500,
+      }
+      log(
+        `  fleet: ${shape.days} day(s) of ${shape.perDay} ten-minute sessions a day, ${shape.scoreDays} days of scores`,
+      )
+      return dashboardsBench(shape, log, opts.compareRef)
+    }
   }
 }
 
@@ -288,6 +311,10 @@ async function main(): Promise<void> {
     pcsPerClient: value('pcs-per-client') ? Number(value('pcs-per-client')) : undefined,
     sendMode: (['raw', 'ws', 'plain'] as const).find((m) => m === value('send-mode')),
     continueAfterFailure: argv.includes('--continue'),
+    days: value('days') ? Number(value('days')) : undefined,
+    sessions: value('sessions') ? Number(value('sessions')) : undefined,
+    scoreDays: value('score-days') ? Number(value('score-days')) : undefined,
+    compareRef: value('compare-ref'),
   }
   const unknown = argv.filter((a) => !a.startsWith('--') && !NAMES.includes(a as Name))
   if (unknown.length) {
@@ -297,7 +324,9 @@ async function main(): Promise<void> {
   const chosen = NAMES.filter((n) => argv.includes(n))
   const names = chosen.length
     ? chosen
-    : NAMES.filter((n) => !quick || (n !== 'collector-null' && n !== 'collector-ws-inflate'))
+    : NAMES.filter(
+        (n) => !quick || (n !== 'collector-null' && n !== 'collector-ws-inflate' && n !== 'dashboards'),
+      )
   const m = machine()
   const started = new Date()
   log(`rtcpulse benchmarks${quick ? ' (quick)' : ''} on ${describeMachine(m)}`)

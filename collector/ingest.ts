@@ -12,6 +12,10 @@
 // `raw_frames` — the ledger `welcome` reads resume points from — is written last. A write that fails on
 // a connection error is retried until it succeeds or the ingest is closed; meanwhile nothing is acked.
 // A row the store refuses for its content is isolated and dropped (counted), never the whole batch.
+// Every chunk carries an insert deduplication token, the same on each retry: a write that reached the
+// store although the collector saw it fail is not stored twice, nor counted twice by the per-minute
+// rollups fed from it (store/migrations/009_fleet_rollups.sql says what else keeps them exact).
+import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { StoreError, isSchemaError } from '../store/index.ts'
 import type { Store } from '../store/index.ts'
@@ -132,15 +136,20 @@ export function createIngest(options: IngestOptions): Ingest {
   // (invariant 2). Derivation fits every value to its column, so this is a safety net, not a path.
   async function writeTable(table: Table, rows: object[]): Promise<void> {
     const chunks: object[][] = [rows]
+    // One token per chunk; halves of a refused chunk get their own (they are different inserts).
+    const writeId = randomUUID()
+    let split = 0
+    const tokens: string[] = [`${writeId}:${table}:0`]
     let delay = retryMin
     while (chunks.length > 0) {
       const chunk = chunks[0] as object[]
       try {
-        await store.insert(table, chunk)
+        await store.insert(table, chunk, { dedupToken: tokens[0] as string })
         rowsWritten.inc({ table }, chunk.length)
         healthy = true
         delay = retryMin
         chunks.shift()
+        tokens.shift()
       } catch (err) {
         // A missing table or column is the operator's to fix, not the rows' fault: hold and retry.
         const retryable = err instanceof StoreError && (err.retryable || isSchemaError(err))
@@ -159,9 +168,11 @@ export function createIngest(options: IngestOptions): Ingest {
             'store refused a row; dropped',
           )
           chunks.shift()
+          tokens.shift()
         } else {
           const half = Math.ceil(chunk.length / 2)
           chunks.splice(0, 1, chunk.slice(0, half), chunk.slice(half))
+          tokens.splice(0, 1, `${writeId}:${table}:${++split}`, `${writeId}:${table}:${++split}`)
         }
       }
     }

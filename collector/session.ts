@@ -95,6 +95,9 @@ export class ClientSession implements Attached {
   /** This connection's peers row (without its clock skew), once hello is accepted. */
   private peer: Record<string, unknown> | undefined
   private readonly clock = new ClockSkew()
+  // The peer's browser, OS and SDK, from the hello: stored on every per-second row so fleet queries and
+  // their rollups (store/migrations/009_fleet_rollups.sql) group by them without joining `peers`.
+  private dims: { browser: string; os: string; sdk_version: string } | undefined
 
   constructor(
     private readonly deps: SessionDeps,
@@ -204,6 +207,7 @@ export class ClientSession implements Attached {
       })
     }
     const ua = parseUserAgent(frame.ua ?? '')
+    this.dims = { browser: ua.browser, os: ua.os, sdk_version: frame.sdk }
     const meta: Record<string, string> = {}
     for (const [k, v] of Object.entries(frame.meta ?? {})) meta[k] = String(v)
     this.peer = {
@@ -327,8 +331,9 @@ export class ClientSession implements Attached {
       for (const metric of derived.implausible) this.deps.metrics.implausible.inc({ metric })
       // The derived objects are fresh per frame: the identity goes into them rather than into a copy of
       // ~40 fields each (a spread here was 8% of the collector's main thread under load).
-      rows.stream_seconds = derived.streams.map((s) => Object.assign(s, base, { seq, ts }))
-      if (derived.transport) rows.transport_seconds = [Object.assign(derived.transport, base, { seq, ts })]
+      rows.stream_seconds = derived.streams.map((s) => Object.assign(s, base, this.dims, { seq, ts }))
+      if (derived.transport)
+        rows.transport_seconds = [Object.assign(derived.transport, base, this.dims, { seq, ts })]
     } else {
       rows.events = [
         { ...base, seq, ts, name: frame.name, data: frame.data ? JSON.stringify(frame.data) : '' },

@@ -11,7 +11,7 @@ import {
   parseJsonEachRow,
   toJsonEachRow,
 } from './index.ts'
-import type { Health, QueryParams, Store } from './index.ts'
+import type { Health, InsertOptions, QueryParams, Store } from './index.ts'
 
 export interface ChdbStoreOptions {
   /** Folder for the data; created if missing. */
@@ -72,10 +72,18 @@ export async function createChdbStore(options: ChdbStoreOptions): Promise<Store>
         throw err instanceof StoreError ? err : wrap(err, 'statement failed')
       }
     },
-    async insert(table: string, rows: readonly object[]): Promise<void> {
+    async insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<void> {
       if (rows.length === 0) return
+      // A table with a deduplication window also drops a byte-identical block by its hash; the token
+      // names the retry as the same insert whatever the serialisation.
+      const settings = options?.dedupToken ? { insert_deduplication_token: options.dedupToken } : undefined
       try {
-        await live().insert({ table, values: Buffer.from(toJsonEachRow(rows)), format: 'JSONEachRow' })
+        await live().insert({
+          table,
+          values: Buffer.from(toJsonEachRow(rows)),
+          format: 'JSONEachRow',
+          ...(settings ? { settings } : {}),
+        })
       } catch (err) {
         throw err instanceof StoreError ? err : wrap(err, `insert into ${table} failed`)
       }

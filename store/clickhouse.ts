@@ -2,7 +2,7 @@
 import { createClient } from '@clickhouse/client'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { OUTPUT_SETTINGS, StoreError, isTransientServerError } from './index.ts'
-import type { Health, QueryParams, Store } from './index.ts'
+import type { Health, InsertOptions, QueryParams, Store } from './index.ts'
 
 export interface ClickHouseStoreOptions {
   url: string
@@ -67,10 +67,17 @@ export async function createClickHouseStore(options: ClickHouseStoreOptions): Pr
         throw wrap(err, 'statement failed')
       }
     },
-    async insert(table: string, rows: readonly object[]): Promise<void> {
+    async insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<void> {
       if (rows.length === 0) return
       try {
-        await client.insert({ table, values: rows, format: 'JSONEachRow' })
+        await client.insert({
+          table,
+          values: rows,
+          format: 'JSONEachRow',
+          ...(options?.dedupToken
+            ? { clickhouse_settings: { insert_deduplication_token: options.dedupToken } }
+            : {}),
+        })
       } catch (err) {
         throw wrap(err, `insert into ${table} failed`)
       }

@@ -4,6 +4,15 @@
 
 export type QueryParams = Record<string, unknown>
 
+export interface InsertOptions {
+  /**
+   * insert_deduplication_token: ClickHouse drops a later insert with the same token into a table with a
+   * deduplication window, and the blocks its materialized views derive from it
+   * (https://clickhouse.com/docs/en/operations/settings/settings#insert_deduplication_token).
+   */
+  dedupToken?: string
+}
+
 export type Health = { ok: true } | { ok: false; error: string }
 
 export interface Store {
@@ -13,8 +22,11 @@ export interface Store {
   query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>
   /** Runs a statement that returns nothing (DDL, ALTER, DELETE). Rejects with StoreError. */
   exec(sql: string, params?: QueryParams): Promise<void>
-  /** Inserts rows as JSONEachRow in one INSERT. Resolves only once ClickHouse has written them. */
-  insert(table: string, rows: readonly object[]): Promise<void>
+  /**
+   * Inserts rows as JSONEachRow in one INSERT. Resolves only once ClickHouse has written them. With a
+   * `dedupToken`, a repeat of the same insert (a retry) is dropped by tables with a deduplication window.
+   */
+  insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<void>
   /** Never rejects: `{ ok: false, error }` when the store cannot answer. */
   ping(): Promise<Health>
   /** Releases connections; later calls reject. */

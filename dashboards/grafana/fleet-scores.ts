@@ -1,6 +1,11 @@
 // Fleet panels on the analyzer's tables (store/migrations/002_analyzer.sql): final session scores, their
 // distribution and poor share, issues by type, and scores broken down by app, codec, browser and OS.
-// Only final scores (final = 1, one row per session after FINAL) count: live rows are re-scored windows.
+// Only final scores (final = 1) count: live rows are re-scored windows.
+//
+// No FINAL here: ClickHouse never reads a projection under FINAL, and these tables are ordered by
+// session, so FINAL read all 400 days for a one-day panel (issue 16). Each panel instead reads the
+// range through the (app, time) projection of store/migrations/010_score_time_projections.sql and keeps
+// the latest scoring of each key (`ORDER BY scored_at DESC LIMIT 1 BY key`), which is what FINAL keeps.
 import type { Builder } from '@grafana/grafana-foundation-sdk/cog'
 import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard'
 import { POOR_SCORE } from '../../analyzer/score.ts'
@@ -10,12 +15,31 @@ import { barChart, stat, table, timeSeries } from './panels.ts'
 type Section = [string, Array<Builder<Panel> & { id(id: number): unknown }>]
 
 const APPS = inVariable('app_id', 'app')
+/** `FROM` the latest final row per `key` of `table` whose `time` is in the range, with `columns`. */
+function latestFinal(table: string, columns: string, key: string, time: string, where = ''): string {
+  return `FROM (
+              SELECT ${columns} FROM ${table}
+              WHERE final = 1 AND $__timeFilter(${time}) AND ${APPS}${where ? ` AND ${where}` : ''}
+              ORDER BY scored_at DESC
+              LIMIT 1 BY ${key}
+            )`
+}
 /** Final session-level scores of the selected apps that ended in the time range. */
-const FINAL_SESSIONS = `FROM scores FINAL
-            WHERE peer_id = '' AND final = 1 AND $__timeFilter(ended_at) AND ${APPS}`
+const FINAL_SESSIONS = latestFinal(
+  'scores',
+  'app_id, session_id, ended_at, overall, audio_mos, video_score, peers, issue_types, outcome, outcome_reason',
+  'app_id, session_id',
+  'ended_at',
+  "peer_id = ''",
+)
 /** Final per-peer scores (browser and OS are per peer). */
-const FINAL_PEERS = `FROM scores FINAL
-            WHERE peer_id != '' AND final = 1 AND $__timeFilter(ended_at) AND ${APPS}`
+const FINAL_PEERS = latestFinal(
+  'scores',
+  'app_id, session_id, peer_id, ended_at, overall, browsers',
+  'app_id, session_id, peer_id',
+  'ended_at',
+  "peer_id != ''",
+)
 
 const SCORE_THRESHOLDS: [string, ...Array<[number, string]>] = ['red', [POOR_SCORE, 'orange'], [8, 'green']]
 
@@ -61,7 +85,7 @@ export function analyzerSections(sessionLink: (field: string) => string): Sectio
             FROM numbers(10) AS b
             LEFT JOIN (
               SELECT toUInt64(least(floor(assumeNotNull(overall)), 9)) AS number, count() AS sessions
-              ${FINAL_SESSIONS} AND overall IS NOT NULL
+              ${FINAL_SESSIONS} WHERE overall IS NOT NULL
               GROUP BY number
             ) AS s USING (number)
             ORDER BY number`),
@@ -94,8 +118,7 @@ export function analyzerSections(sessionLink: (field: string) => string): Sectio
           'Issues by type',
           sql(`
             SELECT $__timeInterval(start) AS time, type, count() AS issues
-            FROM issues FINAL
-            WHERE final = 1 AND $__timeFilter(start) AND ${APPS}
+            ${latestFinal('issues', 'app_id, type, start', 'app_id, session_id, type, peer_id, pc_id, stream_id, start', 'start')}
             GROUP BY time, type
             ORDER BY time`).timeSeries(),
           {
@@ -110,8 +133,7 @@ export function analyzerSections(sessionLink: (field: string) => string): Sectio
           'Video score by codec',
           sql(`
             SELECT $__timeInterval(ended_at) AS time, codec, avg(video_score) AS score
-            FROM stream_scores FINAL
-            WHERE final = 1 AND kind = 'video' AND $__timeFilter(ended_at) AND ${APPS}
+            ${latestFinal('stream_scores', 'ended_at, codec, video_score', 'app_id, session_id, peer_id, pc_id, stream_id', 'ended_at', "kind = 'video'")}
             GROUP BY time, codec
             ORDER BY time`).timeSeries(),
           { unit: 'none', min: 0, max: 10 },
@@ -129,12 +151,13 @@ export function analyzerSections(sessionLink: (field: string) => string): Sectio
           'Score by OS',
           sql(`
             SELECT $__timeInterval(ended_at) AS time, os, avg(overall) AS score
-            FROM scores AS s FINAL
+            ${FINAL_PEERS} AS s
             INNER JOIN (
-              SELECT app_id, session_id, peer_id, any(os) AS os FROM peers WHERE ${APPS}
+              -- Only peers that can have ended in the range: a session is scored within a day of its start.
+              SELECT app_id, session_id, peer_id, any(os) AS os FROM peers
+              WHERE ${APPS} AND connected_at >= $__fromTime - INTERVAL 1 DAY AND connected_at <= $__toTime
               GROUP BY app_id, session_id, peer_id
             ) AS p USING (app_id, session_id, peer_id)
-            WHERE s.peer_id != '' AND s.final = 1 AND $__timeFilter(ended_at) AND ${APPS}
             GROUP BY time, os
             ORDER BY time`).timeSeries(),
           { unit: 'none', min: 0, max: 10 },
@@ -145,7 +168,7 @@ export function analyzerSections(sessionLink: (field: string) => string): Sectio
             SELECT app_id AS app, session_id AS session, outcome, outcome_reason AS reason,
                    round(overall, 2) AS score, round(audio_mos, 2) AS mos, round(video_score, 2) AS video, peers,
                    ended_at AS ended, arrayStringConcat(issue_types, ', ') AS issues
-            ${FINAL_SESSIONS} AND (overall < ${POOR_SCORE} OR outcome != 'ok')
+            ${FINAL_SESSIONS} WHERE overall < ${POOR_SCORE} OR outcome != 'ok'
             ORDER BY outcome = 'ok', overall ASC, ended DESC
             LIMIT 100`),
           {

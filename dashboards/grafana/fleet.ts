@@ -5,6 +5,7 @@ import {
   DashboardCursorSync,
   DashboardLinkBuilder,
   DashboardLinkType,
+  TimePickerBuilder,
 } from '@grafana/grafana-foundation-sdk/dashboard'
 import type { DashboardBuilder as Dashboard } from '@grafana/grafana-foundation-sdk/dashboard'
 import { clickhouseDatasourceVariable, clickhouseVariable, inVariable, sql } from './clickhouse.ts'
@@ -16,13 +17,11 @@ export const FLEET_UID = 'rtcpulse-fleet'
 
 const APPS = inVariable('app_id', 'app')
 
-// Browser and OS live on `peers`; join them onto per-second rows by (app, session, peer).
-const PEER_ATTRS = `(
-      SELECT app_id, session_id, peer_id, any(browser) AS browser, any(os) AS os
-      FROM peers
-      WHERE ${APPS}
-      GROUP BY app_id, session_id, peer_id
-    ) AS p USING (app_id, session_id, peer_id)`
+// The slow fleet panels read the per-minute rollups (store/migrations/009_fleet_rollups.sql), fed at
+// ingest with the peer's browser and OS, instead of every per-second row joined to `peers`: a week is
+// ~10,000× fewer rows. Their time series have one-minute resolution (the panels' minimum interval).
+const ROLLUP_INTERVAL = '1m'
+const APPROX = 'Distinct counts are approximate (uniq, within ~2%).'
 
 const sessionLink = (field: string): string =>
   `/d/${SESSION_UID}/rtcpulse-session?\${__url_time_range}&var-datasource=\${datasource}` +
@@ -36,7 +35,10 @@ export function fleetDashboard(): Dashboard {
     .tags(['rtcpulse', 'webrtc'])
     .time({ from: 'now-24h', to: 'now' })
     .timezone('browser')
-    .refresh('1m')
+    // One viewer of a week used to keep ~46 CPU s busy every minute (issue 16). The rollups make a
+    // refresh cheap, but a fleet view changes slowly: refresh every 5 min at most.
+    .refresh('5m')
+    .timepicker(new TimePickerBuilder().refreshIntervals(['5m', '15m', '30m', '1h', '2h', '1d']))
     .tooltip(DashboardCursorSync.Crosshair)
     .withVariable(clickhouseDatasourceVariable())
     .withVariable(
@@ -62,54 +64,59 @@ export function fleetDashboard(): Dashboard {
       [
         stat(
           'Sessions',
-          sql(`SELECT uniqExact(app_id, session_id) AS sessions FROM peers
+          sql(`SELECT uniq(app_id, session_id) AS sessions FROM peers
                WHERE $__timeFilter(connected_at) AND ${APPS}`),
-          { unit: 'none', width: 6 },
+          { unit: 'none', width: 6, description: `Sessions with a peer connected in the range. ${APPROX}` },
         ),
         stat(
           'Peers',
-          sql(`SELECT uniqExact(app_id, session_id, peer_id) AS peers FROM peers
+          sql(`SELECT uniq(app_id, session_id, peer_id) AS peers FROM peers
                WHERE $__timeFilter(connected_at) AND ${APPS}`),
-          { unit: 'none', width: 6 },
+          { unit: 'none', width: 6, description: `Peers connected in the range. ${APPROX}` },
         ),
         stat(
           'Media stream time',
-          sql(`SELECT sum(interval_ms) / 1000 AS seconds FROM stream_seconds
-               WHERE $__timeFilter(ts) AND ${APPS}`),
+          sql(`SELECT sum(stream_ms) / 1000 AS seconds FROM stream_minutes
+               WHERE $__timeFilter(minute) AND ${APPS}`),
           { unit: 's', width: 6, description: 'Stream-seconds stored: one per RTP stream per second.' },
         ),
         stat(
           'Relayed connections',
-          sql(`SELECT uniqExactIf((app_id, session_id, peer_id, pc_id), local_type = 'relay' OR remote_type = 'relay')
-                      / nullIf(uniqExact(app_id, session_id, peer_id, pc_id), 0) AS relayed
-               FROM transport_seconds WHERE $__timeFilter(ts) AND ${APPS}`),
+          sql(`SELECT uniqMergeIf(connections, relay = 1) / nullIf(uniqMerge(connections), 0) AS relayed
+               FROM transport_minutes WHERE $__timeFilter(minute) AND ${APPS}`),
           {
             unit: 'percentunit',
             width: 6,
-            description: 'Share of peer connections that used a TURN relay at some point.',
+            description: `Share of peer connections that used a TURN relay at some point. ${APPROX}`,
           },
         ),
         timeSeries(
           'New sessions',
           sql(`
-            SELECT $__timeInterval(connected_at) AS time, app_id AS app, uniqExact(session_id) AS sessions
+            SELECT $__timeInterval(connected_at) AS time, app_id AS app, uniq(session_id) AS sessions
             FROM peers
             WHERE $__timeFilter(connected_at) AND ${APPS}
             GROUP BY time, app
             ORDER BY time`).timeSeries(),
-          { unit: 'none', min: 0, bars: true, stacked: true },
+          { unit: 'none', min: 0, bars: true, stacked: true, description: APPROX },
         ).displayName('${__field.labels.app}'),
         timeSeries(
           'Active peer connections',
           sql(`
-            SELECT $__timeInterval(ts) AS time, app_id AS app,
-                   uniqExact(session_id, peer_id, pc_id) AS connections
-            FROM transport_seconds
-            WHERE $__timeFilter(ts) AND ${APPS}
+            SELECT $__timeInterval(minute) AS time, app_id AS app, uniqMerge(connections) AS connections
+            FROM transport_minutes
+            WHERE $__timeFilter(minute) AND ${APPS}
             GROUP BY time, app
             ORDER BY time`).timeSeries(),
-          { unit: 'none', min: 0, stacked: true },
-        ).displayName('${__field.labels.app}'),
+          {
+            unit: 'none',
+            min: 0,
+            stacked: true,
+            description: `Peer connections with stats in each interval. ${APPROX}`,
+          },
+        )
+          .displayName('${__field.labels.app}')
+          .interval(ROLLUP_INTERVAL),
       ],
     ],
     [
@@ -118,61 +125,86 @@ export function fleetDashboard(): Dashboard {
         timeSeries(
           'Inbound loss by codec',
           sql(`
-            SELECT $__timeInterval(ts) AS time, codec, avg(loss_ratio) AS loss
-            FROM stream_seconds
-            WHERE $__timeFilter(ts) AND ${APPS} AND direction = 'inbound' AND codec != ''
+            SELECT $__timeInterval(minute) AS time, codec, avgMerge(loss) AS loss
+            FROM stream_minutes
+            WHERE $__timeFilter(minute) AND ${APPS} AND direction = 'inbound' AND codec != ''
             GROUP BY time, codec
             ORDER BY time`).timeSeries(),
           { unit: 'percentunit', min: 0 },
-        ).displayName('${__field.labels.codec}'),
+        )
+          .displayName('${__field.labels.codec}')
+          .interval(ROLLUP_INTERVAL),
         timeSeries(
           'RTT p95 by browser',
           sql(`
-            SELECT $__timeInterval(ts) AS time, browser, quantile(0.95)(rtt_ms) AS rtt
-            FROM transport_seconds
-            INNER JOIN ${PEER_ATTRS}
-            WHERE $__timeFilter(ts) AND ${APPS}
+            SELECT $__timeInterval(minute) AS time, browser,
+                   quantilesBFloat16Merge(0.5, 0.95)(rtt)[2] AS rtt
+            FROM transport_minutes
+            WHERE $__timeFilter(minute) AND ${APPS}
             GROUP BY time, browser
             ORDER BY time`).timeSeries(),
-          { unit: 'ms', min: 0 },
-        ).displayName('${__field.labels.browser}'),
+          {
+            unit: 'ms',
+            min: 0,
+            description: 'Candidate-pair RTT, p95 (estimate from a bfloat16 histogram, within ~1%).',
+          },
+        )
+          .displayName('${__field.labels.browser}')
+          .interval(ROLLUP_INTERVAL),
         timeSeries(
           'Frozen video share by OS',
           sql(`
-            SELECT $__timeInterval(ts) AS time, os, avg(frozen_share) AS frozen
-            FROM stream_seconds
-            INNER JOIN ${PEER_ATTRS}
-            WHERE $__timeFilter(ts) AND ${APPS} AND direction = 'inbound' AND kind = 'video'
+            SELECT $__timeInterval(minute) AS time, os, avgMerge(frozen) AS frozen
+            FROM stream_minutes
+            WHERE $__timeFilter(minute) AND ${APPS} AND direction = 'inbound' AND kind = 'video'
             GROUP BY time, os
             ORDER BY time`).timeSeries(),
           { unit: 'percentunit', min: 0 },
-        ).displayName('${__field.labels.os}'),
+        )
+          .displayName('${__field.labels.os}')
+          .interval(ROLLUP_INTERVAL),
         timeSeries(
           'Sent video bitrate by app',
           sql(`
-            SELECT $__timeInterval(ts) AS time, app_id AS app, avg(bitrate_bps) AS bitrate
-            FROM stream_seconds
-            WHERE $__timeFilter(ts) AND ${APPS} AND direction = 'outbound' AND kind = 'video'
+            SELECT $__timeInterval(minute) AS time, app_id AS app, avgMerge(bitrate) AS bitrate
+            FROM stream_minutes
+            WHERE $__timeFilter(minute) AND ${APPS} AND direction = 'outbound' AND kind = 'video'
             GROUP BY time, app
             ORDER BY time`).timeSeries(),
           { unit: 'bps', min: 0 },
-        ).displayName('${__field.labels.app}'),
+        )
+          .displayName('${__field.labels.app}')
+          .interval(ROLLUP_INTERVAL),
         table(
           'Quality by browser and OS',
           sql(`
-            SELECT browser, os,
-                   uniqExact(app_id, session_id) AS sessions,
-                   round(quantile(0.5)(rtt_ms), 1) AS rtt_p50_ms,
-                   round(avgIf(loss_ratio, direction = 'inbound') * 100, 3) AS inbound_loss_pct,
-                   round(avgIf(frozen_share, direction = 'inbound' AND kind = 'video') * 100, 3) AS frozen_pct,
-                   round(avgIf(fps, direction = 'inbound' AND kind = 'video'), 1) AS received_fps
-            FROM stream_seconds
-            INNER JOIN ${PEER_ATTRS}
-            WHERE $__timeFilter(ts) AND ${APPS}
-            GROUP BY browser, os
+            SELECT browser, os, ifNull(p.sessions, 0) AS sessions, rtt_p50_ms, inbound_loss_pct, frozen_pct, received_fps
+            FROM (
+              SELECT browser, os,
+                     round(quantilesBFloat16Merge(0.5, 0.95)(rtt)[1], 1) AS rtt_p50_ms,
+                     round(avgMergeIf(loss, direction = 'inbound') * 100, 3) AS inbound_loss_pct,
+                     round(avgMergeIf(frozen, direction = 'inbound' AND kind = 'video') * 100, 3) AS frozen_pct,
+                     round(avgMergeIf(fps, direction = 'inbound' AND kind = 'video'), 1) AS received_fps
+              FROM stream_minutes
+              WHERE $__timeFilter(minute) AND ${APPS}
+              GROUP BY browser, os
+            ) AS m
+            -- Sessions from the hellos: merging a week of per-minute uniq states took most of this
+            -- panel's time (bench/RESULTS.md, "Fleet dashboards").
+            LEFT JOIN (
+              SELECT browser, os, uniq(app_id, session_id) AS sessions FROM peers
+              WHERE $__timeFilter(connected_at) AND ${APPS}
+              GROUP BY browser, os
+            ) AS p USING (browser, os)
             ORDER BY sessions DESC
             LIMIT 50`),
-          { width: 12, height: 8 },
+          {
+            width: 12,
+            height: 8,
+            description:
+              'Per browser and OS of the peer that sent the stats; sessions are those that started in the range. ' +
+              `RTT median is estimated from a bfloat16 histogram (within ~1%). ${APPROX}`,
+          },
         ),
         table(
           'Recent sessions',

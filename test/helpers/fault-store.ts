@@ -3,7 +3,7 @@
 // sense that the failure is injected; every successful call is the real store's. Injected through
 // startCollector's `wrapStore` seam, never through configuration.
 import { StoreError } from '../../store/index.ts'
-import type { Health, QueryParams, Store } from '../../store/index.ts'
+import type { Health, InsertOptions, QueryParams, Store } from '../../store/index.ts'
 import { startTestCollector } from './collector.ts'
 import type { TestCollector } from './collector.ts'
 
@@ -49,7 +49,7 @@ export class FaultyStore implements Store {
     this.check()
     return this.inner.exec(sql, params)
   }
-  async insert(table: string, rows: readonly object[]): Promise<void> {
+  async insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<void> {
     if (this.insertDelayMs > 0) await sleep(this.insertDelayMs)
     this.check()
     const poison = this.poison
@@ -60,7 +60,7 @@ export class FaultyStore implements Store {
       )
     }
     this.inserts++
-    return this.inner.insert(table, rows)
+    return this.inner.insert(table, rows, options)
   }
   ping(): Promise<Health> {
     if (this.down) return Promise.resolve({ ok: false, error: 'store unavailable (injected fault)' })
