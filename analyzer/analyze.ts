@@ -24,6 +24,9 @@ import type { PeerRow, Scope, StreamAggregateRow, TransportAggregateRow } from '
 import { SCORE_VERSION } from './score.ts'
 import type { Penalties } from './score.ts'
 
+// Issues of a refused or failed getUserMedia/getDisplayMedia (detect-setup.ts).
+const SETUP_TYPES: ReadonlySet<string> = new Set(['media_access_denied', 'media_device_error'])
+
 export type { Aggregates } from './aggregates.ts'
 export type { AudioScore, Score } from './legs.ts'
 export type { Outcome, OutcomeReason, OutcomeStatus } from './outcome.ts'
@@ -324,7 +327,15 @@ function scoreBatch(
     const issues = detectIssues(streamSeriesList, transportList, sessionEventsRows, {
       expectedFps: opts.expectedFps,
       end: windowEnd,
-    }).filter((i) => !opts.range || i.end >= windowStart)
+    })
+      .filter((i) => !opts.range || i.end >= windowStart)
+      .map((i) =>
+        // A media error of a peer whose media flowed anyway (the app retried with other constraints or
+        // another device) cost the call nothing it could not recover: a warning, not a setup failure.
+        SETUP_TYPES.has(i.type) && peerAnalyses.find((p) => p.peer === i.peer)?.outcome === 'ok'
+          ? { ...i, severity: 'warning' as const }
+          : i,
+      )
 
     out.push({
       app,

@@ -58,9 +58,13 @@ export function hasBandwidthEvidence(r: StreamSecond, span: StreamSpan, expected
   return base !== null && base !== undefined && r.rtt_ms !== null && r.rtt_ms >= base + LIMIT_RTT_GROWTH_MS
 }
 
-/** Times (ms) of the seconds whose source delivered nothing (a stopped camera) or that sent nothing. */
+/**
+ * Times (ms) of the seconds whose source delivered nothing (a stopped camera), whose encoder produced no
+ * frame, or that sent nothing. (libwebrtc M106 reports no media-source frame rate while its source is
+ * silent, and keeps the stream active with padding: an encoded frame rate of 0 is what shows the stop.)
+ */
 export const sourceStops = (rows: readonly StreamSecond[]): number[] =>
-  rows.filter((r) => r.active !== 1 || r.source_fps === 0).map((r) => r.t)
+  rows.filter((r) => r.active !== 1 || r.source_fps === 0 || r.fps === 0).map((r) => r.t)
 
 /**
  * The reason a second counts as limited, or undefined (not limited, free, start-up or no evidence).

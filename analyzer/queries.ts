@@ -89,7 +89,7 @@ const FLAGGED = `(stream_seconds.loss_ratio > 0.01 OR stream_seconds.jitter_ms >
   OR (${IN_VIDEO} AND ${FREEZE_SECOND}) OR stream_seconds.keyframes > 0
   OR stream_seconds.concealment_ratio > 0.02
   OR ifNull(stream_seconds.rtt_ms, 0) / 2 + ifNull(stream_seconds.jb_delay_ms, 0) > 150
-  OR greatest(${BW}, ${CPU}) >= 0.5 OR stream_seconds.source_fps = 0)`
+  OR greatest(${BW}, ${CPU}) >= 0.5 OR stream_seconds.source_fps = 0 OR stream_seconds.fps = 0)`
 
 /** A per-second tuple of SECOND_TUPLE as the detectors' row. */
 export function toSecond(v: unknown[]): StreamSecond {
@@ -253,7 +253,8 @@ FROM
     groupArrayIf(${LIMITED_TUPLE},
       active = 1 AND greatest(${BW}, ${CPU}) >= 0.5) AS limited,
     -- detect-limitation.ts sourceStops(): seconds after which the encoder ramps up again.
-    groupArrayIf(toUnixTimestamp64Milli(ts), active = 0 OR stream_seconds.source_fps = 0) AS source_stops,
+    groupArrayIf(toUnixTimestamp64Milli(ts),
+      active = 0 OR stream_seconds.source_fps = 0 OR stream_seconds.fps = 0) AS source_stops,
     avgIf(stream_seconds.nack_per_s, active = 1) AS nack_per_s,
     avgIf(stream_seconds.pli_per_s, active = 1) AS pli_per_s,
     ifNull(sum(stream_seconds.keyframes), 0) AS keyframes,
