@@ -4,22 +4,20 @@
 // bytes are counted alone. Two calls in the page: one-way (a send-only pc and a receive-only pc) and
 // two-way (two pcs that send and receive). Steady state after the keyframes and the encoder ramp-up. The
 // rates are printed (sdk/README.md quotes them) and held to DESIGN.md's ≤ 700 B/s per sending pc.
-// Driven by puppeteer-core, the project's one browser driver (launched as test/helpers/browser.ts does).
-import { existsSync } from 'node:fs'
+// Driven by puppeteer-core, the project's one browser driver (test/helpers/browser.ts).
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { build } from 'esbuild'
-import puppeteer from 'puppeteer-core'
 import type { Browser } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { iifeOptions } from '../../sdk/build.ts'
+import { browserMissing, launchBrowser } from '../helpers/browser.ts'
 import { guid, startTestCollector } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
 import { startByteProxy } from '../helpers/sdk-proxy.ts'
 import type { ByteProxy } from '../helpers/sdk-proxy.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const WARMUP_MS = 4000
 const MEASURE_MS = 12_000
@@ -73,9 +71,9 @@ const PAGE = `<!doctype html>
   }
 </script>`
 
-const skip = !existsSync(CHROMIUM)
+const missing = browserMissing('chromium')
 
-describe.skipIf(skip)(`SDK wire rates in Chromium${skip ? ` (skipped: ${CHROMIUM} is missing)` : ''}`, () => {
+describe.skipIf(missing)(`SDK wire rates in Chromium${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let running: TestCollector
   let page: Server
   let pageUrl: string
@@ -95,22 +93,7 @@ describe.skipIf(skip)(`SDK wire rates in Chromium${skip ? ` (skipped: ${CHROMIUM
     })
     await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve))
     pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}/`
-    browser = await puppeteer.launch({
-      browser: 'chrome',
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    })
+    browser = await launchBrowser('chromium')
   })
 
   afterAll(async () => {
