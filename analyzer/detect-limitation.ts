@@ -3,7 +3,13 @@
 import { issue, persistentEpisodes, r1, r3, spanOf, stats } from './episodes.ts'
 import type { DetectOptions, Issue, StreamSecond, StreamSeries, StreamSpan } from './episodes.ts'
 import { targetBitrateBps } from './score.ts'
-import { AVAILABLE_HEADROOM, LIMIT_LOSS, LIMIT_RTT_GROWTH_MS, LIMIT_STARTUP_MS } from './thresholds.ts'
+import {
+  AVAILABLE_HEADROOM,
+  LIMIT_LOSS,
+  LIMIT_RESTART_MS,
+  LIMIT_RTT_GROWTH_MS,
+  LIMIT_STARTUP_MS,
+} from './thresholds.ts'
 
 /**
  * What the source delivered in a second: its frame rate (capped at the expected rate) and frame height,
@@ -59,17 +65,17 @@ export function hasBandwidthEvidence(r: StreamSecond, span: StreamSpan, expected
 }
 
 /**
- * Times (ms) of the seconds whose source delivered nothing (a stopped camera), whose encoder produced no
- * frame, or that sent nothing. (libwebrtc M106 reports no media-source frame rate while its source is
- * silent, and keeps the stream active with padding: an encoded frame rate of 0 is what shows the stop.)
+ * Times (ms) of the seconds whose source delivered nothing (a stopped camera: media-source fps 0) or that
+ * sent nothing (inactive at a measured 0 bps; a stream's first second has no rate and is not a stop). Not
+ * an encoded rate of 0: a starved encoder may send no frame for a second.
  */
 export const sourceStops = (rows: readonly StreamSecond[]): number[] =>
-  rows.filter((r) => r.active !== 1 || r.source_fps === 0 || r.fps === 0).map((r) => r.t)
+  rows.filter((r) => r.source_fps === 0 || (r.active !== 1 && r.bitrate_bps === 0)).map((r) => r.t)
 
 /**
  * The reason a second counts as limited, or undefined (not limited, free, start-up or no evidence).
- * Start-up is the stream's first LIMIT_STARTUP_MS and as long after each of `stops`: an encoder that
- * restarts after its source stopped ramps up again from a low rate, which is not the network.
+ * Start-up is the stream's first LIMIT_STARTUP_MS and LIMIT_RESTART_MS after each of `stops`: an encoder
+ * that restarts after its source stopped ramps up again from a low rate, which is not the network.
  */
 export function limitedBy(
   r: StreamSecond,
@@ -78,7 +84,7 @@ export function limitedBy(
   stops: readonly number[] = [],
 ): 'bandwidth' | 'cpu' | undefined {
   if (r.active !== 1 || r.t < span.start + LIMIT_STARTUP_MS) return undefined
-  if (stops.some((z) => r.t > z && r.t - z < LIMIT_STARTUP_MS)) return undefined
+  if (stops.some((z) => r.t > z && r.t - z < LIMIT_RESTART_MS)) return undefined
   const bw = r.limit_bandwidth_share ?? (r.limitation === 'bandwidth' ? 1 : 0)
   const cpu = r.limit_cpu_share ?? (r.limitation === 'cpu' ? 1 : 0)
   if (Math.max(bw, cpu) < 0.5 || !isCostly(r, span, expectedFps)) return undefined

@@ -8,6 +8,7 @@ import {
   AVAILABLE_HEADROOM,
   LIMIT_LOSS,
   LIMIT_RTT_GROWTH_MS,
+  LIMIT_RESTART_MS,
   LIMIT_STARTUP_MS,
   SILENT_AUDIO_BPS,
   SILENT_AUDIO_LEVEL,
@@ -89,7 +90,7 @@ const FLAGGED = `(stream_seconds.loss_ratio > 0.01 OR stream_seconds.jitter_ms >
   OR (${IN_VIDEO} AND ${FREEZE_SECOND}) OR stream_seconds.keyframes > 0
   OR stream_seconds.concealment_ratio > 0.02
   OR ifNull(stream_seconds.rtt_ms, 0) / 2 + ifNull(stream_seconds.jb_delay_ms, 0) > 150
-  OR greatest(${BW}, ${CPU}) >= 0.5 OR stream_seconds.source_fps = 0 OR stream_seconds.fps = 0)`
+  OR greatest(${BW}, ${CPU}) >= 0.5 OR stream_seconds.source_fps = 0)`
 
 /** A per-second tuple of SECOND_TUPLE as the detectors' row. */
 export function toSecond(v: unknown[]): StreamSecond {
@@ -134,7 +135,7 @@ const NEED = `if(${LIM.sized}, ${LIM.srcTarget}, target_max) * ${LIM.scale}`
 const EVIDENCE = `((${LIM.avail} >= 0 AND ${LIM.avail} <= ${AVAILABLE_HEADROOM} * ${NEED}) OR ${LIM.loss} >= ${LIMIT_LOSS}
     OR (min_rtt_ms IS NOT NULL AND ${LIM.rtt} >= 0 AND ${LIM.rtt} >= min_rtt_ms + ${LIMIT_RTT_GROWTH_MS}))`
 const LIMITED = `(${LIM.t} >= start_ms + ${LIMIT_STARTUP_MS}
-    AND NOT arrayExists(z -> ${LIM.t} > z AND ${LIM.t} - z < ${LIMIT_STARTUP_MS}, source_stops)
+    AND NOT arrayExists(z -> ${LIM.t} > z AND ${LIM.t} - z < ${LIMIT_RESTART_MS}, source_stops)
     AND ${COSTLY} AND (${LIM.cpu} > ${LIM.bw} OR ${EVIDENCE}))`
 
 // An audio second with sound: above the silence/DTX rate, and above −60 dBov where the level is known.
@@ -254,7 +255,7 @@ FROM
       active = 1 AND greatest(${BW}, ${CPU}) >= 0.5) AS limited,
     -- detect-limitation.ts sourceStops(): seconds after which the encoder ramps up again.
     groupArrayIf(toUnixTimestamp64Milli(ts),
-      active = 0 OR stream_seconds.source_fps = 0 OR stream_seconds.fps = 0) AS source_stops,
+      stream_seconds.source_fps = 0 OR (active = 0 AND bitrate_bps = 0)) AS source_stops,
     avgIf(stream_seconds.nack_per_s, active = 1) AS nack_per_s,
     avgIf(stream_seconds.pli_per_s, active = 1) AS pli_per_s,
     ifNull(sum(stream_seconds.keyframes), 0) AS keyframes,

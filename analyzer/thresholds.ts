@@ -27,6 +27,13 @@ export const LIMIT_RTT_GROWTH_MS = 100
 /** A sender's first seconds are its bandwidth estimator's start-up (libwebrtc starts at 300 kbps). */
 export const LIMIT_STARTUP_MS = 5000
 
+/**
+ * After a second whose source delivered nothing, the encoder restarts from a key frame and the estimate
+ * from its floor (a real 8 s pause: 125 kbps available at the restart). Back at full rate 3–5 s later on
+ * an idle machine, later on a loaded one (a CI run raised a critical limitation after the 5 s window).
+ */
+export const LIMIT_RESTART_MS = 10_000
+
 /** After a resolution or layer switch, the encoder's rate control settles for this many seconds. */
 export const SWITCH_SETTLE_S = 2
 

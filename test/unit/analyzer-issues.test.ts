@@ -252,6 +252,22 @@ describe('detectIssues', () => {
           : {},
     )
     expect(detectIssues([restart], [], [], opts)).toEqual([])
+    // Starvation that lasts past LIMIT_RESTART_MS (10 s) after the stop is the network again.
+    const stillStarved = series('video', 'outbound', 25, (i) =>
+      i >= 5 && i <= 7
+        ? { source_fps: 0, fps: 0, bitrate_bps: 20_000 }
+        : i >= 8
+          ? {
+              limitation: 'bandwidth',
+              limit_bandwidth_share: 1,
+              bitrate_bps: 300_000,
+              fps: 12,
+              available_out_bps: 350_000,
+            }
+          : {},
+    )
+    const [late] = detectIssues([stillStarved], [], [], opts)
+    expect(late).toMatchObject({ type: 'bandwidth_limitation', start: T0 + 17_000 })
     // A camera delivering 12 fps: 12 fps sent is all there was (no issue), even with little available.
     const slowSource = series('video', 'outbound', 15, (i) =>
       i >= 5
