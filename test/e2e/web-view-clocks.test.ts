@@ -10,7 +10,7 @@ import type { Browser, Page } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { webView } from '../../dashboards/web/index.ts'
 import { replayPeer } from '../helpers/analyzer-feed.ts'
-import { browserMissing, launchBrowser } from '../helpers/browser.ts'
+import { browserMissing, launchBrowser, watchedPage } from '../helpers/browser.ts'
 import { startTestCollector } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
 import { drivenAnalyzer } from '../helpers/dashboards-analyzer.ts'
@@ -106,15 +106,7 @@ describe.skipIf(missing)(
       sent[1] = Date.now()
       await analyzer.tick()
       browser = await launchBrowser('chromium')
-      page = await browser.newPage()
-      await page.setViewport({ width: 1280, height: 900 })
-      page.on('console', (m) => {
-        if (m.type() === 'error') problems.push(`console: ${m.text()}`)
-      })
-      page.on('pageerror', (err) => problems.push(`pageerror: ${String(err)}`))
-      page.on('response', (r) => {
-        if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`)
-      })
+      page = await watchedPage(browser, problems)
       mkdirSync(ARTIFACTS, { recursive: true })
     }, 60_000)
 

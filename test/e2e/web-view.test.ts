@@ -9,7 +9,7 @@ import type { Browser, Page } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PALETTE } from '../../dashboards/web/src/charts.ts'
 import { webView } from '../../dashboards/web/index.ts'
-import { browserMissing, launchBrowser } from '../helpers/browser.ts'
+import { browserMissing, launchBrowser, watchedPage } from '../helpers/browser.ts'
 import { openFeeder } from '../helpers/analyzer-feed.ts'
 import { startTestCollector } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
@@ -80,16 +80,7 @@ describe.skipIf(missing !== undefined)(
       ])
       await analyzer.tick()
       browser = await launchBrowser('chromium')
-      page = await browser.newPage()
-      await page.setViewport({ width: 1280, height: 900 })
-      // Errors only: Chromium warns about this test's own getImageData readbacks.
-      page.on('console', (m) => {
-        if (m.type() === 'error') problems.push(`console: ${m.text()}`)
-      })
-      page.on('pageerror', (err) => problems.push(`pageerror: ${String(err)}`))
-      page.on('response', (r) => {
-        if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`)
-      })
+      page = await watchedPage(browser, problems)
       mkdirSync(ARTIFACTS, { recursive: true })
     }, 60_000)
 

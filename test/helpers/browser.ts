@@ -4,7 +4,7 @@
 // browser is missing is skipped with that reason.
 import { existsSync } from 'node:fs'
 import puppeteer from 'puppeteer-core'
-import type { Browser } from 'puppeteer-core'
+import type { Browser, Page } from 'puppeteer-core'
 
 export type BrowserName = 'chromium' | 'firefox'
 
@@ -67,4 +67,22 @@ export async function launchBrowser(name: BrowserName): Promise<Browser> {
     headless: true,
     extraPrefsFirefox: FIREFOX_PREFS,
   })
+}
+
+/**
+ * A new 1280x900 page of `browser` whose console errors, uncaught exceptions and HTTP error responses
+ * are collected into `problems` (a view test expects none).
+ */
+export async function watchedPage(browser: Browser, problems: string[]): Promise<Page> {
+  const page = await browser.newPage()
+  await page.setViewport({ width: 1280, height: 900 })
+  // Errors only: Chromium warns about the tests' own getImageData readbacks.
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`)
+  })
+  page.on('pageerror', (err) => problems.push(`pageerror: ${String(err)}`))
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`)
+  })
+  return page
 }
