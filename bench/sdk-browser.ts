@@ -7,11 +7,8 @@
 // Main-thread time is the SDK's own work per poll, measured in the page: getStats() is wrapped so the
 // SDK's `.then` callback (read the report, delta-encode, serialise, send) is timed, and the WebSocket's
 // onmessage (acks retiring frames) likewise. getStats() itself is the browser's and not counted.
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { build } from 'esbuild'
-import { iifeOptions } from '../sdk/build.ts'
 import { startTestCollector } from '../test/helpers/collector.ts'
+import { serveSdkPage } from '../test/helpers/sdk-page.ts'
 import { startByteProxy } from '../test/helpers/sdk-proxy.ts'
 import { launchBrowser } from '../test/helpers/browser.ts'
 import type { BrowserName } from '../test/helpers/browser.ts'
@@ -137,20 +134,13 @@ export async function browserSdk(
     await startByteProxy({ host: hostname, port: Number(port) }),
     await startByteProxy({ host: hostname, port: Number(port) }),
   ]
-  const bundle = await build({ ...iifeOptions, write: false, outfile: 'rtcpulse.min.js' })
-  const js = bundle.outputFiles[0]?.text ?? ''
-  const server = createServer((req, res) => {
-    if (req.url === '/rtcpulse.min.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js)
-    else res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+  const served = await serveSdkPage(PAGE)
   const b = await launchBrowser(browser)
   const out: BrowserSdkFigures[] = []
   try {
     for (const n of ns) {
       const page = await b.newPage()
-      await page.goto(pageUrl)
+      await page.goto(served.url)
       const sizes = (await page.evaluate(
         `run(${JSON.stringify(proxies.map((p) => p.url))}, 'bench-${browser}-${n}-${Date.now()}', ${n})`,
       )) as { send: { objects: number; kb: number }; recv: { objects: number; kb: number } }
@@ -184,7 +174,7 @@ export async function browserSdk(
     }
   } finally {
     await b.close()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
+    await served.close()
     for (const p of proxies) await p.close()
     await collector.stop()
   }

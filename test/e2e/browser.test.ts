@@ -7,18 +7,15 @@
 // `new RTCPeerConnection()` alone must be enough — and score the clean call at least 8.5 with no issue.
 // The two engines' stats differ (Firefox: no qualityLimitationReason, no availableOutgoingBitrate,
 // remote-inbound-rtp without RTT until RTCP has run, media-source objects keyed by track id).
-import { createServer } from 'node:http'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { build } from 'esbuild'
 import type { Browser } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { analyzerPlugin } from '../../analyzer/plugin.ts'
-import { iifeOptions } from '../../sdk/build.ts'
 import { browserMissing, launchBrowser } from '../helpers/browser.ts'
 import type { BrowserName } from '../helpers/browser.ts'
 import { guid, startTestCollector } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
+import { serveSdkPage } from '../helpers/sdk-page.ts'
+import type { SdkPage } from '../helpers/sdk-page.ts'
 import { startByteProxy } from '../helpers/sdk-proxy.ts'
 import type { ByteProxy } from '../helpers/sdk-proxy.ts'
 
@@ -132,8 +129,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 describe.each(['chromium', 'firefox'] as const)('SDK in %s', (name: BrowserName) => {
   const missing = browserMissing(name)
   let running: TestCollector
-  let page: Server
-  let pageUrl: string
+  let page: SdkPage
   let browser: Browser
   let proxy: ByteProxy
 
@@ -146,23 +142,14 @@ describe.each(['chromium', 'firefox'] as const)('SDK in %s', (name: BrowserName)
     const { hostname, port } = new URL(running.url)
     // Between the page and the collector, to measure what the browser's SDK puts on the wire.
     proxy = await startByteProxy({ host: hostname, port: Number(port) })
-    const bundle = await build({ ...iifeOptions, write: false, outfile: 'rtcpulse.min.js' })
-    const js = bundle.outputFiles[0]?.text ?? ''
-    page = createServer((req, res) => {
-      if (req.url === '/rtcpulse.min.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js)
-      else if (req.url === '/') res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE)
-      else res.writeHead(404).end()
-    })
-    await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve))
-    // http://127.0.0.1 is a secure context: Firefox offers getUserMedia only there (not on about:blank).
-    pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}/`
+    page = await serveSdkPage(PAGE)
     browser = await launchBrowser(name)
   }, 60_000)
 
   afterAll(async () => {
     await browser?.close()
     await proxy?.close()
-    await new Promise<void>((resolve) => (page ? page.close(() => resolve()) : resolve()))
+    await page?.close()
     await running?.stop()
   })
 
@@ -180,7 +167,7 @@ describe.each(['chromium', 'firefox'] as const)('SDK in %s', (name: BrowserName)
       const tab = await browser.newPage()
       const pageErrors: string[] = []
       tab.on('pageerror', (err) => pageErrors.push(String(err)))
-      await tab.goto(pageUrl)
+      await tab.goto(page.url)
       const checks = await tab.evaluate(
         (collector, s) =>
           (window as unknown as { run(c: string, s: string): Promise<unknown> }).run(collector, s),

@@ -5,16 +5,13 @@
 // two-way (two pcs that send and receive). Steady state after the keyframes and the encoder ramp-up. The
 // rates are printed (sdk/README.md quotes them) and held to DESIGN.md's ≤ 700 B/s per sending pc.
 // Driven by puppeteer-core, the project's one browser driver (test/helpers/browser.ts).
-import { createServer } from 'node:http'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { build } from 'esbuild'
 import type { Browser } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { iifeOptions } from '../../sdk/build.ts'
 import { browserMissing, launchBrowser } from '../helpers/browser.ts'
 import { guid, startTestCollector } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
+import { serveSdkPage } from '../helpers/sdk-page.ts'
+import type { SdkPage } from '../helpers/sdk-page.ts'
 import { startByteProxy } from '../helpers/sdk-proxy.ts'
 import type { ByteProxy } from '../helpers/sdk-proxy.ts'
 
@@ -75,8 +72,7 @@ const missing = browserMissing('chromium')
 
 describe.skipIf(missing)(`SDK wire rates in Chromium${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let running: TestCollector
-  let page: Server
-  let pageUrl: string
+  let page: SdkPage
   let browser: Browser
   let proxies: ByteProxy[]
 
@@ -84,29 +80,21 @@ describe.skipIf(missing)(`SDK wire rates in Chromium${missing ? ` (skipped: ${mi
     running = await startTestCollector()
     const { hostname, port } = new URL(running.url)
     proxies = await Promise.all([0, 1].map(() => startByteProxy({ host: hostname, port: Number(port) })))
-    const bundle = await build({ ...iifeOptions, write: false, outfile: 'rtcpulse.min.js' })
-    const js = bundle.outputFiles[0]?.text ?? ''
-    page = createServer((req, res) => {
-      if (req.url === '/rtcpulse.min.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js)
-      else if (req.url === '/') res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE)
-      else res.writeHead(404).end()
-    })
-    await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve))
-    pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}/`
+    page = await serveSdkPage(PAGE)
     browser = await launchBrowser('chromium')
   })
 
   afterAll(async () => {
     await browser?.close()
     await Promise.all((proxies ?? []).map((p) => p.close()))
-    await new Promise<void>((resolve) => (page ? page.close(() => resolve()) : resolve()))
+    await page?.close()
     await running?.stop()
   })
 
   /** Steady-state bytes per second from each pc's monitor to the collector, [a, b]. */
   async function measure(twoWay: boolean): Promise<number[]> {
     const tab = await browser.newPage()
-    await tab.goto(pageUrl)
+    await tab.goto(page.url)
     await tab.evaluate(
       (urls, s, two) =>
         (window as unknown as { run(u: string[], s: string, t: boolean): Promise<void> }).run(urls, s, two),
