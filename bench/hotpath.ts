@@ -11,6 +11,8 @@ import { clientFrameSchema, isValidStatsFrame, parseClientFrame } from '../colle
 import { applyDelta, normalizeReport } from '../sdk/src/delta.ts'
 import type { StatsState } from '../sdk/src/delta.ts'
 import type { StatsFrame } from '../sdk/src/protocol.ts'
+import { createCollectorMetrics } from '../collector/stats.ts'
+import type { CollectorMetrics } from '../collector/stats.ts'
 import { toJsonEachRow } from '../store/index.ts'
 import { ReportSeries, asReport, frameBody, framePrefix, loadRecording, reportTs } from './frames.ts'
 import type { Role } from './frames.ts'
@@ -64,7 +66,12 @@ type Variant = 'before' | 'shipped'
  * in-place validation (isValidStatsFrame), identity written into the derived rows; `before` is zod and
  * spread copies, kept to show what the change bought.
  */
-function pass(frames: TestFrame[], variant: Variant, t: Record<string, number>): void {
+function pass(
+  frames: TestFrame[],
+  variant: Variant,
+  t: Record<string, number>,
+  metrics: CollectorMetrics,
+): void {
   const states = new Map<string, { state: StatsState; snap: Snapshot | undefined }>()
   const rows: Record<string, object[]> = { stream_seconds: [], transport_seconds: [], raw_frames: [] }
   const base0 = { app_id: 'bench', session_id: 'a6f1c1d2-3b4c-4d5e-8f90-123456789abc', peer_id: 'user-1' }
@@ -111,6 +118,10 @@ function pass(frames: TestFrame[], variant: Variant, t: Record<string, number>):
         rows.transport_seconds?.push(Object.assign(derived.transport, base, { seq: frame.seq, ts }))
     }
     lap('row objects')
+    // The registry calls stream.ts and session.ts make for every accepted frame.
+    metrics.bytes.inc(undefined, f.text.length)
+    metrics.frames.inc({ type: frame.t })
+    lap('metrics')
   }
   a = performance.now()
   for (const table of Object.keys(rows)) Buffer.from(toJsonEachRow(rows[table] ?? []))
@@ -120,8 +131,9 @@ function pass(frames: TestFrame[], variant: Variant, t: Record<string, number>):
 /** Mean per-frame cost of each stage over `reps` passes after one warm-up pass. */
 export function stageCosts(frames: TestFrame[], variant: Variant, reps: number): StageCosts {
   const t: Record<string, number> = {}
-  pass(frames, variant, {})
-  for (let i = 0; i < reps; i++) pass(frames, variant, t)
+  const metrics = createCollectorMetrics()
+  pass(frames, variant, {}, metrics)
+  for (let i = 0; i < reps; i++) pass(frames, variant, t, metrics)
   const n = frames.length * reps
   const us = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, r((v * 1000) / n, 2)]))
   return {
