@@ -11,6 +11,7 @@ const realtime = [
   'test/integration/analyzer-failed.test.ts',
   'test/integration/faults-*.test.ts',
   'test/integration/security-amplification.test.ts',
+  'test/integration/package-install.test.ts',
   'test/fuzz/**/*.test.ts',
   'test/e2e/**/*.test.ts',
 ]

@@ -2,6 +2,7 @@
 // score distribution, and a session page with uPlot charts of the per-second series and issue markers.
 // It reads the analyzer's API (/api/v1/…) from the browser, with the same API keys as any other client.
 // Mounted as a collector plugin: `startCollector(env, [analyzerPlugin, webView])`.
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import type { Context, Hono } from 'hono'
 import type { PluginFactory } from '../../collector/main.ts'
@@ -33,9 +34,12 @@ const page = (version: string): string => `<!doctype html>
 </html>
 `
 
-/** The prebuilt bundle in dashboards/web/dist if wanted and present, else a fresh esbuild bundle. */
+/**
+ * The prebuilt bundle in dashboards/web/dist if wanted and present, else a fresh esbuild bundle. Built
+ * JavaScript (dist/, an installed package) has no sources beside it: there the prebuilt bundle is read.
+ */
 async function loadAssets(prebuilt: boolean): Promise<WebAssets> {
-  if (!prebuilt) return bundleWeb()
+  if (!prebuilt && existsSync(`${WEB_DIR}src/main.ts`)) return bundleWeb()
   try {
     const [js, css] = await Promise.all([
       readFile(`${WEB_DIR}dist/app.js`, 'utf8'),
@@ -48,7 +52,7 @@ async function loadAssets(prebuilt: boolean): Promise<WebAssets> {
 }
 
 export interface WebViewOptions {
-  /** Serve dashboards/web/dist when it exists (default true); false always bundles the sources. */
+  /** Serve dashboards/web/dist when it exists (default true); false bundles the sources when present. */
   prebuilt?: boolean
 }
 
