@@ -2,12 +2,13 @@
 //   GET /api/v1/sessions?app=&from=&to=&scoreBelow=&outcome=&issue=&codec=&browser=&final=&limit=&offset=
 //   GET /api/v1/sessions/:id?app=&series=1&step=
 //   GET /api/v1/compare?app=&by=codec|browser|sdk|tag:<key>&a=&b=&from=&to=&live=
-//   GET /metrics/analyzer   (Prometheus text format)
+//   GET /metrics/analyzer   (Prometheus text format: the analyzer's metrics alone; /metrics has them too)
 // Every /api route requires `app` and, unless in dev mode, `Authorization: Bearer <key>` with a key of
 // that app (or a `*` key) from RTCPULSE_API_KEYS (DESIGN.md invariant 4: the API is scoped by app).
 import type { Context, Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { z } from 'zod'
+import { METRICS_CONTENT_TYPE } from '../collector/metrics.ts'
 import type { Registry } from '../collector/metrics.ts'
 import type { Store } from '../store/index.ts'
 import { compareGroups } from './compare.ts'
@@ -155,8 +156,8 @@ export function mountAnalyzerApi(app: Hono, deps: ApiDeps): void {
 
   const registry = deps.registry
   if (registry) {
-    app.get('/metrics/analyzer', (c) =>
-      c.text(registry.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }),
+    app.get('/metrics/analyzer', async (c) =>
+      c.text(await registry.render(), 200, { 'content-type': METRICS_CONTENT_TYPE }),
     )
   }
 }

@@ -1,6 +1,6 @@
 // The analyzer as its own process (when the collectors run with RTCPULSE_ANALYZER=false): the scoring
-// loop plus the API and /metrics/analyzer on RTCPULSE_ANALYZER_PORT. The only file of analyzer/ that
-// reads process.env. Run: node --import tsx analyzer/main.ts
+// loop plus the API, /metrics and /metrics/analyzer on RTCPULSE_ANALYZER_PORT. The only file of analyzer/
+// that reads process.env. Run: node --import tsx analyzer/main.ts (built: node dist/analyzer/main.js)
 //
 // With the embedded store (no CLICKHOUSE_URL) chDB binds its folder to one process: run this only when no
 // collector uses the same RTCPULSE_DATA_DIR. Against a ClickHouse server any number may run, though
@@ -13,6 +13,7 @@ import { HTTPException } from 'hono/http-exception'
 import pino from 'pino'
 import { ConfigError } from '../collector/config.ts'
 import type { LogLevel } from '../collector/config.ts'
+import { METRICS_CONTENT_TYPE, processMetrics, renderMetrics } from '../collector/metrics.ts'
 import { openStore } from '../store/open.ts'
 import type { StoreConfig } from '../store/open.ts'
 import { mountAnalyzerApi } from './api.ts'
@@ -100,6 +101,11 @@ export async function startAnalyzer(env: Env): Promise<RunningAnalyzer> {
     return c.json({ ok: ping.ok, store: ping.ok ? 'ok' : ping.error }, ping.ok ? 200 : 503)
   })
   mountAnalyzerApi(app, { store, config: config.analyzer, registry: analyzer.metrics.registry })
+  // As on the collector: one /metrics with the analyzer's metrics and the process's.
+  const registries = [analyzer.metrics.registry, processMetrics()]
+  app.get('/metrics', async (c) =>
+    c.text(await renderMetrics(registries), 200, { 'content-type': METRICS_CONTENT_TYPE }),
+  )
   const server = createAdaptorServer({ fetch: app.fetch })
   const url = await new Promise<string>((resolve, reject) => {
     server.once('error', reject)

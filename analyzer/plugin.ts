@@ -1,5 +1,6 @@
 // The analyzer inside the collector process (`rtcpulse start`, on by default with RTCPULSE_ANALYZER):
-// the live scoring loop plus the API and /metrics/analyzer on the collector's own port.
+// the live scoring loop plus the API on the collector's own port, its metrics in the collector's /metrics
+// (and alone at /metrics/analyzer).
 import type { PluginFactory } from '../collector/main.ts'
 import { mountAnalyzerApi } from './api.ts'
 import { loadAnalyzerConfig } from './config.ts'
@@ -18,6 +19,7 @@ export const analyzerPlugin: PluginFactory = ({ store, config, log, env }) => {
   }
   return {
     mount: (app) => mountAnalyzerApi(app, { store, config: ac, registry: analyzer.metrics.registry }),
+    metrics: analyzer.metrics.registry,
     start: () => analyzer.start(),
     stop: () => analyzer.stop(),
   }

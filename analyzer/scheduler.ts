@@ -49,28 +49,36 @@ export function createAnalyzerMetrics(registry = new Registry()): AnalyzerMetric
     scored: registry.counter(
       'rtcpulse_analyzer_sessions_scored_total',
       'Sessions finalised and scored, by app',
+      ['app'],
     ),
     scores: registry.histogram(
       'rtcpulse_analyzer_session_score',
       'Final overall session scores (0-10), by app',
       [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+      ['app'],
     ),
     poor: registry.gauge(
       'rtcpulse_analyzer_poor_session_ratio',
       `Share of sessions finalised in the last hour with overall score below ${POOR_SCORE} or no media (failed), by app`,
+      ['app'],
     ),
     failed: registry.counter(
       'rtcpulse_analyzer_failed_sessions_total',
       'Sessions finalised whose media never flowed, by app, outcome (failed, setup_failed) and reason',
+      ['app', 'outcome', 'reason'],
     ),
     activeIssues: registry.gauge(
       'rtcpulse_analyzer_active_issues',
       'Issues ongoing in live sessions, by app and type',
+      ['app', 'type'],
     ),
-    live: registry.gauge('rtcpulse_analyzer_live_sessions', 'Sessions currently scored live, by app'),
+    live: registry.gauge('rtcpulse_analyzer_live_sessions', 'Sessions currently scored live, by app', [
+      'app',
+    ]),
     issues: registry.counter(
       'rtcpulse_analyzer_issues_total',
       'Issues in finalised sessions, by app, type and severity',
+      ['app', 'type', 'severity'],
     ),
     ticks: registry.histogram(
       'rtcpulse_analyzer_tick_seconds',

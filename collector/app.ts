@@ -21,6 +21,8 @@ import type { SessionRegistry } from './registry.ts'
 import type { ResumeLoader } from './resume.ts'
 import { ClientSession } from './session.ts'
 import type { CollectorMetrics } from './stats.ts'
+import { METRICS_CONTENT_TYPE, processMetrics, renderMetrics } from './metrics.ts'
+import type { Registry } from './metrics.ts'
 
 export interface AppDeps {
   store: Store
@@ -33,6 +35,8 @@ export interface AppDeps {
   metrics: CollectorMetrics
   /** Further routes (analyzer API, web view), mounted after the collector's own. */
   mount?: ReadonlyArray<(app: Hono) => void>
+  /** Further metrics served at /metrics beside the collector's and the process's (the analyzer's). */
+  registries?: readonly Registry[]
 }
 
 // Ingest bodies read and parsed at once (the rest wait, unread, in their sockets).
@@ -110,23 +114,17 @@ export function createApp(deps: AppDeps): Hono {
   metrics.registry.gauge('rtcpulse_store_healthy', '1 while store writes succeed', () =>
     ingest.healthy ? 1 : 0,
   )
-  // Standard process gauges (Prometheus client conventions), for the soak benchmark and dashboards.
-  metrics.registry.gauge('process_resident_memory_bytes', 'Resident memory size in bytes', () =>
-    process.memoryUsage.rss(),
-  )
-  metrics.registry.gauge(
-    'nodejs_heap_used_bytes',
-    'V8 heap in use, bytes',
-    () => process.memoryUsage().heapUsed,
-  )
   metrics.registry.gauge(
     'rtcpulse_dev_mode',
     '1 when the collector runs in insecure dev mode (streams accepted without a token)',
     () => (config.dev ? 1 : 0),
   )
 
-  app.get('/metrics', (c) =>
-    c.text(metrics.registry.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }),
+  // One endpoint for everything this process measures: the collector's metrics, the plugins' (the
+  // analyzer's rtcpulse_analyzer_*) and prom-client's process metrics (event-loop lag, GC, heap, fds).
+  const registries = [metrics.registry, ...(deps.registries ?? []), processMetrics()]
+  app.get('/metrics', async (c) =>
+    c.text(await renderMetrics(registries), 200, { 'content-type': METRICS_CONTENT_TYPE }),
   )
 
   // Request bodies are read before their hello is authenticated: each is bounded (hono's bodyLimit

@@ -99,7 +99,9 @@ export function createIngest(options: IngestOptions): Ingest {
   const { store, maxRows, maxDelayMs, log, metrics } = options
   const retryMin = options.retryMinMs ?? 100
   const retryMax = options.retryMaxMs ?? 5000
-  const rowsWritten = metrics.counter('rtcpulse_rows_written_total', 'Rows written to the store, by table')
+  const rowsWritten = metrics.counter('rtcpulse_rows_written_total', 'Rows written to the store, by table', [
+    'table',
+  ])
   const batchRows = metrics.histogram(
     'rtcpulse_batch_rows',
     'Rows per batch write',
@@ -113,10 +115,12 @@ export function createIngest(options: IngestOptions): Ingest {
   const rowsRejected = metrics.counter(
     'rtcpulse_rows_rejected_total',
     'Rows the store refused for their content, dropped after isolating them, by table',
+    ['table'],
   )
   const writeErrors = metrics.counter(
     'rtcpulse_store_write_errors_total',
     'Failed batch writes, by retryable',
+    ['retryable'],
   )
 
   let current = newBatch()

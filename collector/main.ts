@@ -8,10 +8,13 @@ import { loadConfig } from './config.ts'
 import type { Config } from './config.ts'
 import { createCollector } from './server.ts'
 import type { Collector } from './server.ts'
+import type { Registry } from './metrics.ts'
 
 /** Something that runs beside the collector in the same process (the analyzer), given the open store. */
 export interface Plugin {
   mount?: (app: Hono) => void
+  /** Metrics the collector serves at /metrics beside its own. */
+  metrics?: Registry
   start?: () => void
   stop?: () => Promise<void>
 }
@@ -75,6 +78,7 @@ export async function startCollector(
     store,
     log,
     mount: parts.flatMap((p) => (p.mount ? [p.mount] : [])),
+    registries: parts.flatMap((p) => (p.metrics ? [p.metrics] : [])),
   })
   const url = await collector.listen()
   for (const p of parts) p.start?.()

@@ -1,113 +1,118 @@
-// A small Prometheus registry (text exposition format 0.0.4). Enough for counters, gauges and
-// histograms with labels, without a dependency on the hot path.
+// Prometheus metrics on prom-client (text exposition format 0.0.4). The classes keep the calls the hot
+// path makes (`inc(labels?, by)`, `set`, `observe`, with label objects) and hand the storage and the
+// exposition to prom-client; a metric names its label keys when it is created, as Prometheus requires
+// one label set per metric name (prom-client throws on a label it was not given).
+import {
+  Counter as PromCounter,
+  Gauge as PromGauge,
+  Histogram as PromHistogram,
+  Registry as PromRegistry,
+  collectDefaultMetrics,
+} from 'prom-client'
 
 type Labels = Record<string, string>
 
-const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
-const labelKey = (labels: Labels | undefined): string =>
-  labels
-    ? Object.keys(labels)
-        .sort()
-        .map((k) => `${k}="${esc(labels[k] as string)}"`)
-        .join(',')
-    : ''
+/** Content type of `renderMetrics`: Prometheus text format 0.0.4. */
+export const METRICS_CONTENT_TYPE = PromRegistry.PROMETHEUS_CONTENT_TYPE
 
-interface Metric {
-  render(): string
-}
-
-export class Counter implements Metric {
-  private readonly values = new Map<string, number>()
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
+export class Counter {
+  constructor(readonly metric: PromCounter) {}
+  /** Adds `by` (default 1, never negative) to the series of `labels`. Throws on an undeclared label. */
   inc(labels?: Labels, by = 1): void {
-    const k = labelKey(labels)
-    this.values.set(k, (this.values.get(k) ?? 0) + by)
+    if (labels) this.metric.inc(labels, by)
+    else this.metric.inc(by)
   }
-  get(labels?: Labels): number {
-    return this.values.get(labelKey(labels)) ?? 0
-  }
-  render(): string {
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`
-    if (this.values.size === 0) out += `${this.name} 0\n`
-    for (const [k, v] of this.values) out += `${this.name}${k ? `{${k}}` : ''} ${v}\n`
-    return out
+  /** The current value of the series of `labels` (0 when it has none). */
+  async get(labels: Labels = {}): Promise<number> {
+    const keys = Object.keys(labels)
+    const { values } = await this.metric.get()
+    const v = values.find(
+      (s) =>
+        Object.keys(s.labels).length === keys.length && keys.every((k) => String(s.labels[k]) === labels[k]),
+    )
+    return v?.value ?? 0
   }
 }
 
-export class Gauge implements Metric {
-  private readonly values = new Map<string, number>()
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly collect?: () => number,
-  ) {}
+export class Gauge {
+  constructor(readonly metric: PromGauge) {}
   set(value: number, labels?: Labels): void {
-    this.values.set(labelKey(labels), value)
+    if (labels) this.metric.set(labels, value)
+    else this.metric.set(value)
   }
   /** Replaces every labelled value at once (for gauges recomputed from a query). */
   reset(): void {
-    this.values.clear()
-  }
-  render(): string {
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} gauge\n`
-    if (this.collect) out += `${this.name} ${this.collect()}\n`
-    else if (this.values.size === 0) out += `${this.name} 0\n`
-    for (const [k, v] of this.values) out += `${this.name}${k ? `{${k}}` : ''} ${v}\n`
-    return out
+    this.metric.reset()
   }
 }
 
-export class Histogram implements Metric {
-  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>()
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly buckets: readonly number[],
-  ) {}
+export class Histogram {
+  constructor(readonly metric: PromHistogram) {}
   observe(value: number, labels?: Labels): void {
-    const k = labelKey(labels)
-    let s = this.series.get(k)
-    if (!s) this.series.set(k, (s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 }))
-    for (let i = 0; i < this.buckets.length; i++)
-      if (value <= (this.buckets[i] as number)) (s.counts[i] as number)++
-    s.sum += value
-    s.count++
+    if (labels) this.metric.observe(labels, value)
+    else this.metric.observe(value)
   }
   /** Drops all observations (for histograms recomputed from a query each scrape). */
   reset(): void {
-    this.series.clear()
-  }
-  render(): string {
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`
-    for (const [k, s] of this.series) {
-      const sep = k ? `${k},` : ''
-      this.buckets.forEach((b, i) => (out += `${this.name}_bucket{${sep}le="${b}"} ${s.counts[i]}\n`))
-      out += `${this.name}_bucket{${sep}le="+Inf"} ${s.count}\n`
-      out += `${this.name}_sum${k ? `{${k}}` : ''} ${s.sum}\n${this.name}_count${k ? `{${k}}` : ''} ${s.count}\n`
-    }
-    return out
+    this.metric.reset()
   }
 }
 
+/** One set of metrics (the collector's, the analyzer's); `renderMetrics` serves several together. */
 export class Registry {
-  private readonly metrics: Metric[] = []
-  counter(name: string, help: string): Counter {
-    return this.add(new Counter(name, help))
+  readonly prom = new PromRegistry()
+  /** A counter; `labels` names the label keys its `inc` calls may pass. */
+  counter(name: string, help: string, labels: readonly string[] = []): Counter {
+    return new Counter(new PromCounter({ name, help, labelNames: labels, registers: [this.prom] }))
   }
-  gauge(name: string, help: string, collect?: () => number): Gauge {
-    return this.add(new Gauge(name, help, collect))
+  /** A gauge: set by its owner, or, given `collect`, read from it at each scrape. */
+  gauge(name: string, help: string, collect?: (() => number) | readonly string[]): Gauge {
+    const read = typeof collect === 'function' ? collect : undefined
+    return new Gauge(
+      new PromGauge({
+        name,
+        help,
+        labelNames: Array.isArray(collect) ? collect : [],
+        registers: [this.prom],
+        ...(read && {
+          collect(this: PromGauge) {
+            this.set(read())
+          },
+        }),
+      }),
+    )
   }
-  histogram(name: string, help: string, buckets: readonly number[]): Histogram {
-    return this.add(new Histogram(name, help, buckets))
+  histogram(
+    name: string,
+    help: string,
+    buckets: readonly number[],
+    labels: readonly string[] = [],
+  ): Histogram {
+    return new Histogram(
+      new PromHistogram({ name, help, buckets: [...buckets], labelNames: labels, registers: [this.prom] }),
+    )
   }
-  render(): string {
-    return this.metrics.map((m) => m.render()).join('')
+  /** This registry alone in the text format. */
+  render(): Promise<string> {
+    return this.prom.metrics()
   }
-  private add<M extends Metric>(m: M): M {
-    this.metrics.push(m)
-    return m
+}
+
+let processRegistry: Registry | undefined
+
+/**
+ * prom-client's default process metrics (CPU, resident memory, open fds, heap spaces, GC durations,
+ * event-loop lag, …), collected once per process however many servers it runs.
+ */
+export function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry.prom })
   }
+  return processRegistry
+}
+
+/** Several registries as one exposition. Rejects if two define the same metric name. */
+export function renderMetrics(registries: readonly Registry[]): Promise<string> {
+  return PromRegistry.merge(registries.map((r) => r.prom)).metrics()
 }

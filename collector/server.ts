@@ -10,6 +10,7 @@ import type { Logger } from 'pino'
 import type { Store } from '../store/index.ts'
 import { createApp } from './app.ts'
 import type { Config } from './config.ts'
+import type { Registry } from './metrics.ts'
 import { createDeletionWatch } from './deletions.ts'
 import { createIngest } from './ingest.ts'
 import type { Ingest } from './ingest.ts'
@@ -35,6 +36,8 @@ export interface CollectorDeps {
   log: Logger
   metrics?: CollectorMetrics
   mount?: ReadonlyArray<(app: Hono) => void>
+  /** Further metrics served at /metrics (the analyzer's). */
+  registries?: readonly Registry[]
 }
 
 /** Builds a collector around an open store. Throws if TLS files cannot be read. */
@@ -64,6 +67,7 @@ export function createCollector(deps: CollectorDeps): Collector {
     log,
     metrics,
     mount: deps.mount,
+    registries: deps.registries,
   })
   const stream = createStreamServer({ store, ingest, registry, resume, deletions, config, log, metrics })
   const server = config.tls

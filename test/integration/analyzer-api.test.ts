@@ -248,7 +248,8 @@ describe('analyzer API', () => {
     expect(body).toContain('rtcpulse_analyzer_sessions_scored_total{app="demo"} 2')
     expect(body).toContain('rtcpulse_analyzer_sessions_scored_total{app="other"} 1')
     expect(body).toContain('rtcpulse_analyzer_session_score_count{app="demo"} 2')
-    expect(body).toContain('rtcpulse_analyzer_issues_total{app="demo",severity="critical",type="freeze"} 1')
+    // Labels in the order the scheduler passes them (Prometheus matches labels by name, not position).
+    expect(body).toContain('rtcpulse_analyzer_issues_total{app="demo",type="freeze",severity="critical"} 1')
     expect(body).toMatch(/rtcpulse_analyzer_poor_session_ratio\{app="demo"\} 0\b/)
   })
 })

@@ -26,6 +26,9 @@ describe('analyzer process', () => {
       expect(await (await fetch(`${running.url}/metrics/analyzer`)).text()).toContain(
         'rtcpulse_analyzer_sessions_scored_total',
       )
+      const all = await (await fetch(`${running.url}/metrics`)).text()
+      expect(all).toMatch(/^# TYPE rtcpulse_analyzer_sessions_scored_total counter$/m)
+      expect(all).toMatch(/^nodejs_eventloop_lag_seconds \d/m)
     } finally {
       await running.stop()
     }
@@ -37,6 +40,19 @@ describe('analyzer process', () => {
     try {
       expect((await fetch(`${on.url}/api/v1/sessions?app=x`)).status).toBe(200)
       expect((await fetch(`${off.url}/api/v1/sessions?app=x`)).status).toBe(404)
+      // One /metrics: the collector's, the analyzer's and the process's; /metrics/analyzer has the
+      // analyzer's alone, for scrape jobs that select it (dashboards/prometheus/prometheus.yml).
+      const all = await (await fetch(`${on.url}/metrics`)).text()
+      for (const name of [
+        'rtcpulse_frames_total',
+        'rtcpulse_analyzer_sessions_scored_total',
+        'process_open_fds',
+      ])
+        expect(all).toMatch(new RegExp(`^# TYPE ${name} `, 'm'))
+      const analyzer = await (await fetch(`${on.url}/metrics/analyzer`)).text()
+      expect(analyzer).toMatch(/^# TYPE rtcpulse_analyzer_sessions_scored_total counter$/m)
+      expect(analyzer).not.toMatch(/^# TYPE (rtcpulse_frames_total|process_open_fds) /m)
+      expect(await (await fetch(`${off.url}/metrics`)).text()).not.toContain('rtcpulse_analyzer_')
     } finally {
       await on.stop()
       await off.stop()

@@ -138,6 +138,12 @@ describe('collector stream', () => {
     expect(metrics).toMatch(/^rtcpulse_frames_total\{type="stats"\} \d+/m)
     expect(metrics).toMatch(/^rtcpulse_rows_written_total\{table="stream_seconds"\} \d+/m)
     expect(metrics).toMatch(/^rtcpulse_insert_duration_seconds_count \d+/m)
+    // prom-client's process metrics, in the same exposition.
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_seconds \d/m)
+    expect(metrics).toMatch(/^nodejs_heap_size_used_bytes \d+/m)
+    expect(metrics).toMatch(/^process_open_fds \d+/m)
+    expect(metrics).toMatch(/^# TYPE nodejs_gc_duration_seconds histogram$/m)
+    expect(metrics).toMatch(/^process_resident_memory_bytes \d+/m)
   })
 
   it('accepts the same frames over the HTTP fallback and answers with stored seqs', async () => {

@@ -129,7 +129,7 @@ describe('faults: store outage', () => {
         "SELECT count() AS n FROM raw_frames WHERE session_id = 'poison-bad'",
       )
       expect(raw?.n).toBe(2)
-      expect(c.collector.metrics.registry.render()).toMatch(
+      expect(await c.collector.metrics.registry.render()).toMatch(
         /^rtcpulse_rows_rejected_total\{table="events"\} 1$/m,
       )
     } finally {

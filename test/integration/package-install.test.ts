@@ -113,6 +113,8 @@ describe('the packed server', () => {
     expect(readdirSync(join(app, 'data')).length).toBeGreaterThan(0)
     const metrics = await (await fetch(`${url}/metrics`)).text()
     expect(metrics).toMatch(/^rtcpulse_dev_mode 1$/m)
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_seconds /m)
+    expect(metrics).toMatch(/^# TYPE rtcpulse_analyzer_sessions_scored_total counter$/m)
     const page = await fetch(`${url}/`)
     expect(page.status).toBe(200)
     const script = (await page.text()).match(/src="(\/ui\/app\.js[^"]*)"/)?.[1]

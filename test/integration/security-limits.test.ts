@@ -68,15 +68,15 @@ describe('liveness', () => {
 
   it('terminates a slow consumer that stops reading its socket', async () => {
     const reader = await welcomed('slow-consumer')
-    const timeouts = (): number => c.collector.metrics.closes.get({ code: 'timeout' })
-    const before = timeouts()
+    const timeouts = (): Promise<number> => c.collector.metrics.closes.get({ code: 'timeout' })
+    const before = await timeouts()
     // Stop reading: pings (and acks) pile up unread in the kernel buffers, so no pong ever comes. The
     // paused client cannot see its own close either, so watch the collector's side.
     const socket = (reader as unknown as { _socket: Socket })._socket
     socket.pause()
     const started = Date.now()
-    while (timeouts() === before && Date.now() - started < 10 * PING_MS) await sleep(20)
-    expect(timeouts()).toBe(before + 1)
+    while ((await timeouts()) === before && Date.now() - started < 10 * PING_MS) await sleep(20)
+    expect(await timeouts()).toBe(before + 1)
     socket.resume()
     expect(await closedWithin(reader, 2000)).toBe(1006)
   })
