@@ -21,6 +21,8 @@ import { startWrtcCall } from '../helpers/wrtc-call.ts'
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const work = mkdtempSync(join(tmpdir(), 'rtcpulse-pack-'))
+// Without the npm_* variables of an enclosing `npm test`, so each npm command reads only its own folder.
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)))
 
 /** The project's files as a fresh clone would have them (tracked and new, not ignored), no build output. */
 async function copyProject(to: string): Promise<void> {
@@ -40,6 +42,7 @@ async function copyProject(to: string): Promise<void> {
 async function pack(dir: string, dest: string): Promise<string> {
   const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dest], {
     cwd: dir,
+    env,
     maxBuffer: 16 << 20,
   })
   const [info] = JSON.parse(stdout.slice(stdout.indexOf('['))) as {
@@ -65,6 +68,7 @@ beforeAll(async () => {
   mkdirSync(app)
   await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...tarballs], {
     cwd: app,
+    env,
     maxBuffer: 16 << 20,
   })
   server = spawn(
@@ -72,6 +76,7 @@ beforeAll(async () => {
     ['start', '--port', '0', '--dev', '--data-dir', './data'],
     {
       cwd: app,
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   )
@@ -127,7 +132,7 @@ describe('the packed server', () => {
   it('mints a token with the installed command', async () => {
     const { stdout } = await run(join(app, 'node_modules/.bin/rtcpulse'), ['token', '--app', 'demo'], {
       cwd: app,
-      env: { ...process.env, RTCPULSE_KEYS: 'k1:demo:0123456789abcdef0123456789abcdef' },
+      env: { ...env, RTCPULSE_KEYS: 'k1:demo:0123456789abcdef0123456789abcdef' },
     })
     expect(stdout.trim()).toMatch(/^[\w-]+\.[\w-]+(\.[\w-]+)?$/)
   })
