@@ -67,7 +67,7 @@ function checkImports(): void {
   const missing = new Set<string>()
   for (const file of walk(dist).filter((f) => f.endsWith('.js'))) {
     for (const m of readFileSync(file, 'utf8').matchAll(
-      /^\s*(?:import|export)\b(?:[^'"]*?from\s+)?'([^'.][^']*)'/gm,
+      /^\s*(?:import|export)\b(?:[^'"]*?\bfrom)?\s*'([^'.][^']*)'/gm,
     )) {
       const spec = (m[1] as string).replace(/^node:/, '')
       const name = spec.startsWith('@')
