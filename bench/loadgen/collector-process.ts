@@ -55,8 +55,10 @@ export function checkoutRef(ref: string): string {
 export async function startCollectorProcess(opts: CollectorOptions = {}): Promise<CollectorProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rtcpulse-bench-'))
   const root = opts.root ?? ROOT
+  // Any BENCH_ variable (variant-collector.ts) selects the variant collector.
+  const variant = Object.keys(opts.env ?? {}).some((k) => k.startsWith('BENCH_'))
   const args =
-    opts.store === 'null' || opts.store === 'chdb-ws-inflate'
+    opts.store === 'null' || opts.store === 'chdb-ws-inflate' || variant
       ? [...(opts.nodeFlags ?? []), '--import', 'tsx', join(root, 'bench/loadgen/variant-collector.ts')]
       : [...(opts.nodeFlags ?? []), join(root, 'bin/rtcpulse.js'), 'start', '--dev']
   // taskset execs node in place: the child's pid is the collector's, and every thread it starts
