@@ -7,8 +7,10 @@
 //   dashboards options: --days=7 --sessions=10000 --score-days=90 --compare-ref=<git rev> (also times
 //     the dashboards as committed there, on the same store); --quick is 1 day and 7 days of scores
 //   collector options: --steps=1000,5000  --pcs-per-client=2  --send-mode=raw|ws|plain  --continue  --env=RTCPULSE_BATCH_MS=1000
+//     --collector-cpus=1 --loadgen-cpus=0 (taskset lists: pin each side)  --compare-ref=<git rev> and/or
+//     --compare-env=K=V (first runs the same ramp on that baseline, then prints both and their ratio)
 import { execFileSync, fork } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { RampResult } from './collector.ts'
 import type { SustainedOptions } from './storage.ts'
@@ -59,6 +61,10 @@ interface Options {
   sessions?: number
   scoreDays?: number
   compareRef?: string
+  /** collector: the baseline's environment, instead of --env's. */
+  compareEnv?: Record<string, string>
+  collectorCpus?: string
+  loadgenCpus?: string
 }
 
 /** Runs one benchmark in this process and returns its result (printing as it goes). */
@@ -198,20 +204,50 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
     case 'collector-null':
     case 'collector-ws-inflate': {
       const { formatStep, runRamp } = await import('./collector.ts')
-      const res = await runRamp({
-        store: name === 'collector' ? 'chdb' : name === 'collector-null' ? 'null' : 'chdb-ws-inflate',
-        steps: opts.steps ?? (quick ? QUICK_STEPS : FULL_STEPS),
-        pcsPerClient: opts.pcsPerClient ?? 2,
-        sendMode: opts.sendMode ?? 'raw',
-        continueAfterFailure: opts.continueAfterFailure,
-        connectRate: quick ? 1000 : 500,
-        settleSeconds: quick ? 3 : 8,
-        measureSeconds: quick ? 6 : 15,
-        env,
-        onStep: (s) => log(formatStep(s)),
-      })
-      printRamp(res)
-      return res
+      const { checkoutRef } = await import('./loadgen/collector-process.ts')
+      const ramp = (root: string | undefined, rampEnv: Record<string, string>): Promise<RampResult> =>
+        runRamp({
+          store: name === 'collector' ? 'chdb' : name === 'collector-null' ? 'null' : 'chdb-ws-inflate',
+          steps: opts.steps ?? (quick ? QUICK_STEPS : FULL_STEPS),
+          pcsPerClient: opts.pcsPerClient ?? 2,
+          sendMode: opts.sendMode ?? 'raw',
+          continueAfterFailure: opts.continueAfterFailure,
+          connectRate: quick ? 1000 : 500,
+          settleSeconds: quick ? 3 : 8,
+          measureSeconds: quick ? 6 : 15,
+          env: rampEnv,
+          collectorCpus: opts.collectorCpus,
+          loadgenCpus: opts.loadgenCpus,
+          root,
+          onStep: (s) => log(formatStep(s)),
+        })
+      if (!opts.compareRef && !opts.compareEnv) {
+        const res = await ramp(undefined, env)
+        printRamp(res)
+        return res
+      }
+      // Before and after in one run, one right after the other on the same machine and load generator
+      // settings: compare their ratio rather than either with a figure from another day.
+      const label = `${opts.compareRef ?? 'this tree'}${opts.compareEnv ? ` ${JSON.stringify(opts.compareEnv)}` : ''}`
+      log(`  baseline: ${label}`)
+      const root = opts.compareRef ? checkoutRef(opts.compareRef) : undefined
+      const before = await ramp(root, opts.compareEnv ?? env).finally(
+        () => root && rmSync(root, { recursive: true, force: true }),
+      )
+      printRamp(before)
+      log(`  this tree${Object.keys(env).length ? ` ${JSON.stringify(env)}` : ''}`)
+      const after = await ramp(undefined, env)
+      printRamp(after)
+      for (const a of after.steps) {
+        const b = before.steps.find((x) => x.pcs === a.pcs)
+        if (!b) continue
+        log(
+          `  ${a.pcs} pcs: CPU s/1k frames ${b.cpuPer1000Frames} → ${a.cpuPer1000Frames} ` +
+            `(×${Math.round((a.cpuPer1000Frames / b.cpuPer1000Frames) * 100) / 100}), ack p99 ${b.ackMs.p99} → ${a.ackMs.p99} ms, ` +
+            `other load ${b.otherCores} / ${a.otherCores} cores`,
+        )
+      }
+      return { baseline: { label, ...before }, current: after }
     }
     case 'profile': {
       const { profileCollector } = await import('./profile.ts')
@@ -286,6 +322,19 @@ function git(args: string[]): string {
   }
 }
 
+/** K=V pairs of every `flag` argument (e.g. `--env=`), or undefined when there is none. */
+function envOf(argv: string[], flag: string): Record<string, string> | undefined {
+  const list = argv.filter((x) => x.startsWith(flag))
+  if (list.length === 0) return undefined
+  const env: Record<string, string> = {}
+  for (const a of list) {
+    const [k, ...v] = a.slice(flag.length).split('=')
+    if (k) env[k] = v.join('=')
+  }
+  return env
+}
+const compareEnv = (argv: string[]): Record<string, string> | undefined => envOf(argv, '--compare-env=')
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2)
   if (argv[0] === '--child') {
@@ -297,11 +346,7 @@ async function main(): Promise<void> {
   }
   const quick = argv.includes('--quick')
   const waitForQuiet = argv.includes('--wait-quiet')
-  const env: Record<string, string> = {}
-  for (const a of argv.filter((x) => x.startsWith('--env='))) {
-    const [k, ...v] = a.slice(6).split('=')
-    if (k) env[k] = v.join('=')
-  }
+  const env = envOf(argv, '--env=') ?? {}
   const value = (flag: string): string | undefined =>
     argv.find((a) => a.startsWith(`--${flag}=`))?.slice(flag.length + 3)
   const opts: Options = {
@@ -315,6 +360,9 @@ async function main(): Promise<void> {
     sessions: value('sessions') ? Number(value('sessions')) : undefined,
     scoreDays: value('score-days') ? Number(value('score-days')) : undefined,
     compareRef: value('compare-ref'),
+    compareEnv: compareEnv(argv),
+    collectorCpus: value('collector-cpus'),
+    loadgenCpus: value('loadgen-cpus'),
   }
   const unknown = argv.filter((a) => !a.startsWith('--') && !NAMES.includes(a as Name))
   if (unknown.length) {

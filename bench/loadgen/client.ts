@@ -56,6 +56,8 @@ const timelines = new Map<Role, Timeline>()
 const packed = new Map<Role, Packed[]>()
 const slots: Client[][] = Array.from({ length: SLOTS }, () => [])
 const clients: Client[] = []
+// Clients a `grow` asked for whose connect() has not run yet (they are spread over the grow's duration).
+let scheduled = 0
 let lastSlot = -1
 let ticker: NodeJS.Timeout | undefined
 
@@ -227,6 +229,8 @@ function windowStats(reset: boolean): WindowStats {
   const stats: WindowStats = {
     seconds: (now - windowStart) / 1000,
     clients: clients.filter((c) => !c.closed).length,
+    closedTotal: clients.filter((c) => c.closed).length,
+    scheduled,
     ready,
     pcs,
     framesSent,
@@ -269,9 +273,16 @@ function handle(req: Request): Reply {
       return { id: req.id, ok: true }
     }
     case 'grow': {
-      const first = clients.length
+      const first = clients.length + scheduled
+      scheduled += req.clients
       for (let k = 0; k < req.clients; k++) {
-        setTimeout(() => connect(first + k), (k * req.overMs) / req.clients)
+        setTimeout(
+          () => {
+            scheduled--
+            connect(first + k)
+          },
+          (k * req.overMs) / req.clients,
+        )
       }
       return { id: req.id, ok: true }
     }

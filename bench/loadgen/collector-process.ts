@@ -1,8 +1,8 @@
 // The collector under test: `node bin/rtcpulse.js start --dev` in a child process on the embedded chDB
 // store in a fresh temp folder, exactly as an operator would start it.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -33,18 +33,41 @@ export interface CollectorOptions {
    * collector/inflate.ts. Both from variant-collector.ts.
    */
   store?: 'chdb' | 'null' | 'chdb-ws-inflate'
+  /** CPUs the collector may run on, as `taskset -c` takes them (e.g. `1`); default: any. */
+  cpus?: string
+  /** Source tree to run (default: this checkout); see checkoutRef(). */
+  root?: string
+}
+
+/**
+ * Extracts the tree of git revision `ref` into a temp folder sharing this checkout's node_modules, so a
+ * benchmark can run the collector as committed there beside the current one. Returns the folder.
+ */
+export function checkoutRef(ref: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rtcpulse-ref-'))
+  const tar = execFileSync('git', ['archive', '--format=tar', ref], { cwd: ROOT, maxBuffer: 1 << 30 })
+  execFileSync('tar', ['-x', '-C', dir], { input: tar })
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
+  return dir
 }
 
 /** Starts the collector (`node bin/rtcpulse.js start --dev`) and resolves once it listens. Rejects if it exits or stays silent for 60 s. */
 export async function startCollectorProcess(opts: CollectorOptions = {}): Promise<CollectorProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rtcpulse-bench-'))
+  const root = opts.root ?? ROOT
+  // Any BENCH_ variable (variant-collector.ts) selects the variant collector.
+  const variant = Object.keys(opts.env ?? {}).some((k) => k.startsWith('BENCH_'))
+  const args =
+    opts.store === 'null' || opts.store === 'chdb-ws-inflate' || variant
+      ? [...(opts.nodeFlags ?? []), '--import', 'tsx', join(root, 'bench/loadgen/variant-collector.ts')]
+      : [...(opts.nodeFlags ?? []), join(root, 'bin/rtcpulse.js'), 'start', '--dev']
+  // taskset execs node in place: the child's pid is the collector's, and every thread it starts
+  // (libuv pool, V8 helpers, chDB's pools) inherits the CPU set.
   const child: ChildProcess = spawn(
-    process.execPath,
-    opts.store === 'null' || opts.store === 'chdb-ws-inflate'
-      ? [...(opts.nodeFlags ?? []), '--import', 'tsx', join(ROOT, 'bench/loadgen/variant-collector.ts')]
-      : [...(opts.nodeFlags ?? []), join(ROOT, 'bin/rtcpulse.js'), 'start', '--dev'],
+    opts.cpus ? 'taskset' : process.execPath,
+    opts.cpus ? ['-c', opts.cpus, process.execPath, ...args] : args,
     {
-      cwd: ROOT,
+      cwd: root,
       env: {
         ...process.env,
         PORT: '0',

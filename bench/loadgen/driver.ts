@@ -16,10 +16,12 @@ export interface Loadgen {
   stop(): Promise<void>
 }
 
-/** Forks the generator and configures it. Rejects if it does not start. */
-export async function startLoadgen(config: LoadgenConfig): Promise<Loadgen> {
+/** Forks the generator (on `cpus` if given) and configures it. Rejects if it does not start. */
+export async function startLoadgen(config: LoadgenConfig, cpus?: string): Promise<Loadgen> {
+  const execArgv = ['--import', 'tsx', '--max-old-space-size=4096']
+  // Pinned (`cpus`, as `taskset -c` takes them): taskset execs node in place, keeping the IPC channel.
   const child: ChildProcess = fork(fileURLToPath(new URL('./client.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx', '--max-old-space-size=4096'],
+    ...(cpus ? { execPath: 'taskset', execArgv: ['-c', cpus, process.execPath, ...execArgv] } : { execArgv }),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   let next = 1

@@ -25,7 +25,12 @@ export type Request =
 export interface WindowStats {
   /** Length of the window, s. */
   seconds: number
+  /** Clients open now (connecting, waiting for welcome, or sending). */
   clients: number
+  /** Clients whose socket closed, since the start (not reset by a window). */
+  closedTotal: number
+  /** Clients asked for by `grow` whose connection attempt has not started yet. */
+  scheduled: number
   /** Clients whose hello got a welcome (sending). */
   ready: number
   pcs: number

@@ -5,6 +5,8 @@
 //   BENCH_WS_INFLATE=1        ws's own permessage-deflate inflate (three libuv round trips per message)
 //                             instead of collector/inflate.ts
 //   BENCH_ZLIB_CONCURRENCY=N  ws's process-wide zlib limiter at N instead of the collector's 16
+//   BENCH_DROP_TABLES=a,b     inserts into these tables are dropped (after JSON encoding): what a
+//                             table costs the store (e.g. raw_frames)
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import pino from 'pino'
@@ -44,7 +46,19 @@ if (zlibLimit > 0) {
 
 const config = loadConfig({ ...process.env, RTCPULSE_DEV: '1' })
 const log = pino({ level: config.logLevel })
-const store = process.env.BENCH_STORE === 'null' ? nullStore() : await openStore(config)
+const opened = process.env.BENCH_STORE === 'null' ? nullStore() : await openStore(config)
+const dropped = new Set((process.env.BENCH_DROP_TABLES ?? '').split(',').filter(Boolean))
+const store: Store =
+  dropped.size === 0
+    ? opened
+    : {
+        ...opened,
+        insert: (table, rows, options) => {
+          if (!dropped.has(table)) return opened.insert(table, rows, options)
+          Buffer.from(toJsonEachRow(rows))
+          return Promise.resolve()
+        },
+      }
 if (process.env.BENCH_WS_INFLATE === '1') keepWsInflate()
 const collector = createCollector({ config, store, log })
 const url = await collector.listen()

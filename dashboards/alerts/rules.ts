@@ -100,7 +100,7 @@ export const COLLECTOR_RULES: AlertRule[] = [
     severity: 'warning',
     summary: 'Collector {{ $labels.instance }} takes {{ $value | humanizeDuration }} per batch write (p99)',
     description:
-      'Acks wait for batch writes: slow writes mean slow acks and growing client buffers (target p99 250 ms).',
+      'Acks wait for batch writes: slow writes mean slow acks and growing client buffers (target: ack p99 1 s, batch wait included).',
   },
   {
     alert: 'RtcpulseIngestBacklog',
