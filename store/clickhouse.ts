@@ -11,7 +11,29 @@ export interface ClickHouseStoreOptions {
   database: string
   /** Per-request timeout, ms. */
   requestTimeoutMs?: number
+  /** CLICKHOUSE_CLUSTER: the cluster the tables span (store/cluster-ddl.ts); unset for one server. */
+  cluster?: string
 }
+
+/**
+ * Settings of every request to a cluster. Reads: tables are sharded by (app, session), so a JOIN or IN
+ * on another sharded table finds its matching rows on the same shard; `local` runs such subqueries on
+ * each shard's local table instead of refusing them (the default, `deny`) or broadcasting them
+ * (https://clickhouse.com/docs/en/operations/settings/settings#distributed_product_mode).
+ * Writes: a Distributed insert returns only once every shard has the rows, not when they are queued on
+ * the receiving host (distributed_foreground_insert); ClickHouse batches the collectors' small inserts
+ * into larger parts server-side and answers each only after its batch is written (async_insert with
+ * wait_for_async_insert: an ack still means durable), and a retried batch is dropped by its
+ * deduplication token (async_insert_deduplicate)
+ * (https://clickhouse.com/docs/en/optimize/asynchronous-inserts).
+ */
+export const CLUSTER_SETTINGS = {
+  distributed_product_mode: 'local',
+  distributed_foreground_insert: 1,
+  async_insert: 1,
+  wait_for_async_insert: 1,
+  async_insert_deduplicate: 1,
+} as const
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'])
 
@@ -28,7 +50,10 @@ function wrap(err: unknown, what: string): StoreError {
 
 /** Connects to a ClickHouse server and creates the database if missing. Throws StoreError if unreachable. */
 export async function createClickHouseStore(options: ClickHouseStoreOptions): Promise<Store> {
-  const { url, username, password, database } = options
+  const { url, username, password, database, cluster } = options
+  if (cluster !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(cluster)) {
+    throw new StoreError(`cluster name ${JSON.stringify(cluster)} must match [A-Za-z_][A-Za-z0-9_]*`, false)
+  }
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) {
     throw new StoreError(`database name ${JSON.stringify(database)} must match [A-Za-z_][A-Za-z0-9_]*`, false)
   }
@@ -37,11 +62,13 @@ export async function createClickHouseStore(options: ClickHouseStoreOptions): Pr
     username: username ?? 'default',
     password: password ?? '',
     request_timeout: options.requestTimeoutMs ?? 30_000,
-    clickhouse_settings: { ...OUTPUT_SETTINGS },
+    clickhouse_settings: { ...OUTPUT_SETTINGS, ...(options.cluster ? CLUSTER_SETTINGS : {}) },
   }
   const admin = createClient(base)
   try {
-    await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` })
+    await admin.command({
+      query: `CREATE DATABASE IF NOT EXISTS ${database}${cluster ? ` ON CLUSTER ${cluster}` : ''}`,
+    })
   } catch (err) {
     throw wrap(err, `cannot reach ClickHouse at ${url}`)
   } finally {
@@ -52,6 +79,7 @@ export async function createClickHouseStore(options: ClickHouseStoreOptions): Pr
   return {
     backend: 'clickhouse',
     database,
+    ...(cluster ? { cluster } : {}),
     async query<T>(sql: string, params?: QueryParams): Promise<T[]> {
       try {
         const rs = await client.query({ query: sql, query_params: params, format: 'JSONEachRow' })
