@@ -20,20 +20,31 @@ export interface ClickHouseStoreOptions {
  * on another sharded table finds its matching rows on the same shard; `local` runs such subqueries on
  * each shard's local table instead of refusing them (the default, `deny`) or broadcasting them
  * (https://clickhouse.com/docs/en/operations/settings/settings#distributed_product_mode).
- * Writes: a Distributed insert returns only once every shard has the rows, not when they are queued on
- * the receiving host (distributed_foreground_insert); ClickHouse batches the collectors' small inserts
- * into larger parts server-side and answers each only after its batch is written (async_insert with
- * wait_for_async_insert: an ack still means durable), and a retried batch is dropped by its
- * deduplication token (async_insert_deduplicate)
- * (https://clickhouse.com/docs/en/optimize/asynchronous-inserts).
+ * Writes: an insert into a Distributed table returns only once every shard it touched has written its
+ * rows, not when they are queued on the receiving host for a background send
+ * (distributed_foreground_insert): an acknowledgement still means stored.
  */
 export const CLUSTER_SETTINGS = {
   distributed_product_mode: 'local',
   distributed_foreground_insert: 1,
-  async_insert: 1,
-  wait_for_async_insert: 1,
-  async_insert_deduplicate: 1,
 } as const
+
+/**
+ * Settings of one insert. With a deduplication token, the insert is sent as its own block so the token
+ * reaches each shard's replicated table, which drops a retried block with the same token (and so do the
+ * views fed from it). On a cluster, an insert without a token is an asynchronous insert that waits for
+ * its flush: the server gathers many clients' small inserts into one part and answers each only once
+ * that part is written (https://clickhouse.com/docs/en/optimize/asynchronous-inserts). Tokened inserts
+ * stay synchronous because a flush merges several clients' inserts into one block before the Distributed
+ * table splits it by shard, and a per-insert token cannot survive that.
+ */
+export function insertSettings(
+  cluster: string | undefined,
+  dedupToken: string | undefined,
+): Record<string, string | number> {
+  if (dedupToken) return { insert_deduplication_token: dedupToken }
+  return cluster ? { async_insert: 1, wait_for_async_insert: 1 } : {}
+}
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'])
 
@@ -102,9 +113,7 @@ export async function createClickHouseStore(options: ClickHouseStoreOptions): Pr
           table,
           values: rows,
           format: 'JSONEachRow',
-          ...(options?.dedupToken
-            ? { clickhouse_settings: { insert_deduplication_token: options.dedupToken } }
-            : {}),
+          clickhouse_settings: insertSettings(cluster, options?.dedupToken),
         })
       } catch (err) {
         throw wrap(err, `insert into ${table} failed`)

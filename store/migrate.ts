@@ -59,6 +59,9 @@ export async function migrate(
   await store.exec(cluster ? everywhereTable(LEDGER, cluster) : LEDGER)
   const lock = await acquireMigrationLock(store, lockOptions)
   try {
+    // The ledger is replicated asynchronously: read it only once this host has every entry, so the
+    // previous holder's records are seen wherever it wrote them.
+    if (cluster) await store.exec(`SYSTEM SYNC REPLICA ${cluster.database}.schema_migrations`)
     const done = new Set(
       (await store.query<{ version: number }>('SELECT version FROM schema_migrations FINAL')).map(
         (r) => r.version,

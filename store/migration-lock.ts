@@ -163,6 +163,16 @@ async function tableLock(store: Store, opts: Opts): Promise<HeldLock> {
         firstSeen.set(gen, seen)
         free = Date.now() - seen > opts.leaseMs
       } else free = state.released === 1 || state.live === 0
+      // On a cluster a lease renewed through another host may not have replicated here yet: catch up
+      // before taking a lock over for an expired lease.
+      if (free && store.cluster && state?.released !== 1) {
+        await store.exec(`SYSTEM SYNC REPLICA ${db}.schema_lock`)
+        const [again] = await store.query<{ live: number }>(
+          'SELECT max(expires) > now64(3) AS live FROM schema_lock WHERE gen = {gen:UInt64}',
+          { gen },
+        )
+        free = again?.live !== 1
+      }
     }
     if (free) {
       const next = gen + 1

@@ -7,6 +7,7 @@
 // (`t_local` MergeTree tables behind non-MergeTree `t` tables), with DDL recorded instead of run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createChdbStore } from '../../store/chdb.ts'
+import { CLUSTER_SETTINGS, insertSettings } from '../../store/clickhouse.ts'
 import {
   closingParen,
   clusterMigrations,
@@ -228,5 +229,22 @@ describe('deletion and retention on a cluster', () => {
     } finally {
       await host.close()
     }
+  })
+})
+
+describe('inserts on a cluster', () => {
+  it('are asynchronous and waited for, except a batch with a deduplication token, sent as one block', async () => {
+    expect(insertSettings('rtcpulse', undefined)).toEqual({ async_insert: 1, wait_for_async_insert: 1 })
+    expect(insertSettings('rtcpulse', 'w1:stream_seconds:0')).toEqual({
+      insert_deduplication_token: 'w1:stream_seconds:0',
+    })
+    expect(insertSettings(undefined, undefined)).toEqual({})
+    // Every setting named is one ClickHouse knows (a misspelt one would fail every request).
+    const names = [...Object.keys(CLUSTER_SETTINGS), ...Object.keys(insertSettings('c', undefined))]
+    const known = await store.query<{ name: string }>(
+      'SELECT name FROM system.settings WHERE name IN {names:Array(String)}',
+      { names },
+    )
+    expect(known.map((k) => k.name).sort()).toEqual([...names].sort())
   })
 })
