@@ -18,6 +18,7 @@ import {
 import { deleteData } from '../../store/index.ts'
 import type { Store } from '../../store/index.ts'
 import { applyRetention, readMigrations } from '../../store/migrate.ts'
+import { openStore } from '../../store/open.ts'
 import { guid, testDataDir } from '../helpers/collector.ts'
 
 const target = { cluster: 'rtcpulse', database: 'rtcpulse' }
@@ -246,5 +247,19 @@ describe('inserts on a cluster', () => {
       { names },
     )
     expect(known.map((k) => k.name).sort()).toEqual([...names].sort())
+  })
+})
+
+describe('a cluster for the embedded store', () => {
+  it('is refused with a message saying what to set, before anything is created', async () => {
+    const open = openStore({
+      dataDir: testDataDir(),
+      database: guid('cl'),
+      clickhouse: undefined,
+      cluster: 'rtcpulse',
+    })
+    await expect(open).rejects.toThrow(
+      /CLICKHOUSE_CLUSTER=rtcpulse needs a ClickHouse server: set CLICKHOUSE_URL/,
+    )
   })
 })
