@@ -99,15 +99,24 @@ async function fileLock(store: Store, opts: Opts): Promise<HeldLock> {
         throw new StoreError(`migration lock ${path}: ${(err as Error).message}`, false, { cause: err })
       }
       try {
-        const held = JSON.parse(readFileSync(path, 'utf8')) as { owner: string; pid: number }
-        holder = held.owner
-        // The holder touches the file every third of a lease: an older one is a process that stalled.
-        if (!isAlive(held.pid) || Date.now() - statSync(path).mtimeMs > opts.leaseMs) {
+        // The holder touches the file every third of a lease: an older one is a process that stalled,
+        // or one that died before it could write its pid.
+        const stalled = Date.now() - statSync(path).mtimeMs > opts.leaseMs
+        let dead = false
+        try {
+          const held = JSON.parse(readFileSync(path, 'utf8')) as { owner: string; pid: number }
+          holder = held.owner
+          dead = !isAlive(held.pid)
+        } catch {
+          // Empty or torn: judged by its age alone.
+        }
+        if (dead || stalled) {
           unlinkSync(path)
           continue
         }
       } catch {
-        // Written but not yet filled, or just released: look again.
+        // Released between the create and the look: try again at once.
+        continue
       }
     }
     if (Date.now() > deadline) throw timeout(store, holder, opts)

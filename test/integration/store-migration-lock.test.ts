@@ -5,7 +5,7 @@
 // table lock of a ClickHouse server through the HTTP stand-in (one chDB answering @clickhouse/client).
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -75,6 +75,29 @@ describe('migration lock: embedded store (file lock)', () => {
       // A lease far longer than the test: only the dead pid can free the lock this fast.
       expect(await migrate(store, undefined, [], { leaseMs: 600_000, waitMs: 60_000 })).toEqual(VERSIONS)
       expect(Date.now() - started).toBeLessThan(60_000)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('takes over an empty lock file once it is a lease old (a process that died before writing)', async () => {
+    const database = guid('lock')
+    const store = await createChdbStore({ dataDir: testDataDir(), database })
+    try {
+      const [db] = await store.query<{ data_path: string }>(
+        'SELECT data_path FROM system.databases WHERE name = {db:String}',
+        { db: database },
+      )
+      const path = join(db?.data_path ?? '', `.rtcpulse-migrate-${database}.lock`)
+      writeFileSync(path, '')
+      // Fresh, it is honoured: the migrator gives up waiting.
+      const err = await migrate(store, undefined, [], { leaseMs: 60_000, waitMs: 500 }).catch(
+        (e: unknown) => e,
+      )
+      expect(err).toBeInstanceOf(StoreError)
+      const old = new Date(Date.now() - 120_000)
+      utimesSync(path, old, old)
+      expect(await migrate(store, undefined, [], { leaseMs: 60_000, waitMs: 30_000 })).toEqual(VERSIONS)
     } finally {
       await store.close()
     }
