@@ -17,13 +17,18 @@ import {
 } from '../../store/cluster-ddl.ts'
 import { deleteData } from '../../store/index.ts'
 import type { Store } from '../../store/index.ts'
-import { applyRetention, readMigrations } from '../../store/migrate.ts'
+import { applyRetention, migrate, readMigrations } from '../../store/migrate.ts'
 import { openStore } from '../../store/open.ts'
 import { guid, testDataDir } from '../helpers/collector.ts'
 
 const target = { cluster: 'rtcpulse', database: 'rtcpulse' }
 const migrations = readMigrations()
 const plan = clusterMigrations(migrations, target)
+const creates = migrations
+  .flatMap((m) => m.statements)
+  .map((sql) => ({ sql, t: parseCreateTable(sql) }))
+  .filter((c) => c.t && /MergeTree$/.test(c.t.engine))
+
 let store: Store
 const formatted = new Map<string, string>()
 
@@ -94,11 +99,6 @@ describe('cluster DDL of every migration', () => {
       }
     }
   })
-
-  const creates = migrations
-    .flatMap((m) => m.statements)
-    .map((sql) => ({ sql, t: parseCreateTable(sql) }))
-    .filter((c) => c.t && /MergeTree$/.test(c.t.engine))
 
   it('turns each MergeTree table into a replicated local table with the same columns and clauses', async () => {
     expect(creates.length).toBeGreaterThanOrEqual(10)
@@ -261,5 +261,78 @@ describe('a cluster for the embedded store', () => {
     await expect(open).rejects.toThrow(
       /CLICKHOUSE_CLUSTER=rtcpulse needs a ClickHouse server: set CLICKHOUSE_URL/,
     )
+  })
+})
+
+describe('cluster DDL run on one host', () => {
+  // chDB has neither Keeper nor remote_servers, so ON CLUSTER is dropped, each replicated engine runs
+  // unreplicated, and each Distributed table becomes a Buffer that writes every block straight through
+  // to its local table (max_rows 0) and reads it: one shard, one replica. What remains is every statement
+  // of the cluster form, run in order by ClickHouse itself.
+  const oneHost = (sql: string): string =>
+    sql
+      .replace(/ ON CLUSTER rtcpulse\b/, '')
+      .replace(/Replicated(\w*MergeTree)\('[^']*', '[^']*'(?:, )?/, '$1(')
+      .replace(
+        /ENGINE = Distributed\('rtcpulse', '(\w+)', '(\w+)', .+\)$/,
+        'ENGINE = Buffer($1, $2, 1, 0, 0, 0, 0, 0, 0)',
+      )
+
+  it('applies, gives each table the columns of the one-server schema, and feeds the rollups', async () => {
+    const db = guid('clrun')
+    const host = await createChdbStore({ dataDir: testDataDir(), database: db })
+    const single = await createChdbStore({ dataDir: testDataDir(), database: guid('one') })
+    try {
+      for (const sql of clusterMigrations(migrations, { cluster: 'rtcpulse', database: db }).flatMap(
+        (m) => m.statements,
+      )) {
+        await host.exec(oneHost(sql))
+      }
+      await migrate(single)
+      const columns = async (st: Store, table: string): Promise<string[]> =>
+        (
+          await st.query<{ c: string }>(
+            `SELECT concat(name, ' ', type) AS c FROM system.columns
+             WHERE database = {db:String} AND table = {t:String} ORDER BY position`,
+            { db: st.database, t: table },
+          )
+        ).map((r) => r.c)
+      for (const { t } of creates) {
+        const name = t?.name as string
+        const want = await columns(single, name)
+        expect(want.length, name).toBeGreaterThan(3)
+        expect(await columns(host, name), name).toEqual(want)
+        expect(await columns(host, `${name}_local`), `${name}_local`).toEqual(want)
+      }
+      // A frame written twice through the front table: one row under FINAL, and the view on the local
+      // table rolled it into the local rollup.
+      const row = {
+        app_id: 'a',
+        session_id: 's',
+        peer_id: 'p',
+        pc_id: 'c',
+        stream_id: 'x',
+        seq: 1,
+        ts: Date.now(),
+        interval_ms: 1000,
+        direction: 'inbound',
+        kind: 'video',
+        ssrc: 1,
+        codec: 'VP8',
+        active: 1,
+        bitrate_bps: 1000,
+      }
+      await host.insert('stream_seconds', [row])
+      await host.insert('stream_seconds', [row])
+      const [final] = await host.query<{ n: number }>('SELECT count() AS n FROM stream_seconds FINAL')
+      expect(final?.n).toBe(1)
+      const [rolled] = await host.query<{ ms: number }>(
+        'SELECT sum(stream_ms) AS ms FROM stream_minutes_local',
+      )
+      expect(rolled?.ms).toBeGreaterThan(0)
+    } finally {
+      await host.close()
+      await single.close()
+    }
   })
 })
