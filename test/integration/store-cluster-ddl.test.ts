@@ -2,7 +2,9 @@
 // run: no ClickHouse server with Keeper exists here, so every statement generated from every migration is
 // parsed by chDB's own parser (formatQuery) and its shape is checked: ON CLUSTER everywhere, replicated
 // local tables with the same columns as the one-server schema, Distributed tables sharded so that rows
-// FINAL must collapse share a shard, views firing on and writing to local tables. Deletion and retention
+// FINAL must collapse share a shard, views firing on and writing to local tables. The whole cluster form
+// is also run, in order, on one chDB host with replication and distribution mapped back (see below), and
+// must give every table the one-server columns and feed the rollups. Deletion and retention
 // are checked to target the local tables ON CLUSTER, on a chDB database laid out as a cluster host is
 // (`t_local` MergeTree tables behind non-MergeTree `t` tables), with DDL recorded instead of run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
