@@ -154,7 +154,8 @@ describe('migration lock: ClickHouse server (table lock, separate processes)', (
 
   it('keeps others waiting while the holder lives, and frees the lock one lease after it is killed', async () => {
     const database = guid('lock')
-    const leaseMs = 3000
+    // Generous: the holder renews every 2 s, through a stand-in that this busy test process serves.
+    const leaseMs = 6000
     const holder = child(database, 'hold', leaseMs)
     expect(await holder.line).toBe('held')
     const store = await createClickHouseStore({ url: standIn.url, database })
