@@ -68,6 +68,7 @@ export function loadStandaloneConfig(env: Env): StandaloneConfig {
       clickhouse: url
         ? { url, username: env.CLICKHOUSE_USER || 'default', password: env.CLICKHOUSE_PASSWORD ?? '' }
         : undefined,
+      cluster: env.CLICKHOUSE_CLUSTER || undefined,
     },
     analyzer: loadAnalyzerConfig(env),
   }

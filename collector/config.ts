@@ -18,6 +18,8 @@ export interface Config {
   dataDir: string
   database: string
   clickhouse: { url: string; username: string; password: string } | undefined
+  /** CLICKHOUSE_CLUSTER: the ClickHouse cluster the tables span (server only; store/cluster-ddl.ts). */
+  cluster: string | undefined
   tls: { certFile: string; keyFile: string } | undefined
   logLevel: LogLevel
   /** Insecure development mode: no tokens required. */
@@ -180,6 +182,17 @@ export function loadConfig(env: Env): Config {
       `CLICKHOUSE_DATABASE=${JSON.stringify(database)} is invalid: expected letters, digits and _`,
     )
   }
+  const cluster = env.CLICKHOUSE_CLUSTER || undefined
+  if (cluster !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(cluster)) {
+    throw new ConfigError(
+      `CLICKHOUSE_CLUSTER=${JSON.stringify(cluster)} is invalid: expected a cluster name of letters, digits and _`,
+    )
+  }
+  if (cluster !== undefined && !url) {
+    throw new ConfigError(
+      'CLICKHOUSE_CLUSTER is set but CLICKHOUSE_URL is not: the embedded store (chDB) is one process, not a cluster; set CLICKHOUSE_URL to a host of the cluster or unset CLICKHOUSE_CLUSTER',
+    )
+  }
   const certFile = env.TLS_CERT || undefined
   const keyFile = env.TLS_KEY || undefined
   if (Boolean(certFile) !== Boolean(keyFile)) {
@@ -241,6 +254,7 @@ export function loadConfig(env: Env): Config {
     clickhouse: url
       ? { url, username: env.CLICKHOUSE_USER || 'default', password: env.CLICKHOUSE_PASSWORD ?? '' }
       : undefined,
+    cluster,
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
     logLevel,
     dev,
@@ -292,6 +306,11 @@ export const CONFIG_VARS: ReadonlyArray<[name: string, def: string, meaning: str
   ['CLICKHOUSE_USER', 'default', 'ClickHouse user'],
   ['CLICKHOUSE_PASSWORD', '(empty)', 'ClickHouse password'],
   ['CLICKHOUSE_DATABASE', 'rtcpulse', 'database for all tables (both backends)'],
+  [
+    'CLICKHOUSE_CLUSTER',
+    '(unset)',
+    'ClickHouse cluster name (remote_servers): replicated, sharded tables and ON CLUSTER DDL; needs CLICKHOUSE_URL',
+  ],
   ['TLS_CERT / TLS_KEY', '(unset)', 'PEM files; when both are set the collector serves https/wss'],
   ['LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent'],
   ['RTCPULSE_DEV', 'false', 'insecure development mode: accept streams without a token (--dev)'],

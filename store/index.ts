@@ -18,6 +18,11 @@ export type Health = { ok: true } | { ok: false; error: string }
 export interface Store {
   readonly backend: 'chdb' | 'clickhouse'
   readonly database: string
+  /**
+   * The ClickHouse cluster the tables span (CLICKHOUSE_CLUSTER), server backend only: each table `t` is
+   * then a Distributed table over replicated `t_local` tables (store/cluster-ddl.ts).
+   */
+  readonly cluster?: string
   /** Runs a SELECT and returns its rows as objects (64-bit integers as numbers). Rejects with StoreError. */
   query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>
   /** Runs a statement that returns nothing (DDL, ALTER, DELETE). Rejects with StoreError. */
@@ -150,9 +155,14 @@ const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
  * `session_id` columns (so tables added later, such as the analyzer's, are covered without a list), with
  * lightweight `DELETE FROM` and bound parameters. A user's rows are found through `peers.user_id`: rows
  * of that user's peers go, and so do session-level rows (tables without `peer_id`) of those sessions.
- * `peers` is deleted last, so an interrupted deletion can be run again. Rejects with StoreError.
+ * `peers` is deleted last, so an interrupted deletion can be run again. On a cluster the deletes run
+ * `ON CLUSTER` on the replicated local tables (a Distributed table takes no mutation). Rejects with
+ * StoreError.
  */
 export async function deleteData(store: Store, scope: DeleteScope): Promise<DeleteResult> {
+  // MergeTree engines only: on a cluster these are the `…_local` tables, never the Distributed ones.
+  const isPeers = (table: string): boolean => table === 'peers' || table === 'peers_local'
+  const onCluster = store.cluster ? ` ON CLUSTER ${store.cluster}` : ''
   const cols = await store.query<{ table: string; cols: string[] }>(
     `SELECT table, groupArray(name) AS cols FROM system.columns
      WHERE database = {db:String} AND name IN ('app_id', 'session_id', 'peer_id')
@@ -162,7 +172,7 @@ export async function deleteData(store: Store, scope: DeleteScope): Promise<Dele
   )
   const tables = cols
     .filter((t) => t.cols.includes('app_id') && t.cols.includes('session_id') && SAFE_NAME.test(t.table))
-    .sort((a, b) => Number(a.table === 'peers') - Number(b.table === 'peers'))
+    .sort((a, b) => Number(isPeers(a.table)) - Number(isPeers(b.table)))
   let targets: { session: string; peer: string | undefined }[]
   if ('session' in scope) targets = [{ session: scope.session, peer: undefined }]
   else {
@@ -177,7 +187,7 @@ export async function deleteData(store: Store, scope: DeleteScope): Promise<Dele
     for (const target of targets) {
       const peerFilter = byPeer && target.peer !== undefined ? ' AND peer_id = {peer:String}' : ''
       await store.exec(
-        `DELETE FROM \`${t.table}\` WHERE app_id = {app:String} AND session_id = {session:String}${peerFilter}`,
+        `DELETE FROM \`${t.table}\`${onCluster} WHERE app_id = {app:String} AND session_id = {session:String}${peerFilter}`,
         { app: scope.app, session: target.session, ...(peerFilter ? { peer: target.peer } : {}) },
       )
     }

@@ -26,6 +26,10 @@ describe('loadConfig', () => {
       CLICKHOUSE_PASSWORD: 'p',
     })
     expect(c.clickhouse).toEqual({ url: 'http://ch:8123', username: 'u', password: 'p' })
+    expect(c.cluster).toBeUndefined()
+    expect(
+      loadConfig({ ...dev, CLICKHOUSE_URL: 'http://ch:8123', CLICKHOUSE_CLUSTER: 'rtcpulse' }).cluster,
+    ).toBe('rtcpulse')
   })
 
   it.each([
@@ -35,6 +39,9 @@ describe('loadConfig', () => {
     [{ CLICKHOUSE_URL: 'ch:8123' }, /CLICKHOUSE_URL="ch:8123" is invalid/],
     [{ CLICKHOUSE_URL: 'not a url' }, /CLICKHOUSE_URL/],
     [{ CLICKHOUSE_DATABASE: 'a-b' }, /CLICKHOUSE_DATABASE/],
+    // chDB is one process: a cluster without a server is refused, not ignored.
+    [{ CLICKHOUSE_CLUSTER: 'rtcpulse' }, /CLICKHOUSE_CLUSTER is set but CLICKHOUSE_URL is not/],
+    [{ CLICKHOUSE_URL: 'http://ch:8123', CLICKHOUSE_CLUSTER: 'a b' }, /CLICKHOUSE_CLUSTER="a b" is invalid/],
     [{ TLS_CERT: '/x.pem' }, /TLS_CERT and TLS_KEY must be given together/],
     [{ RTCPULSE_DEV: 'maybe' }, /RTCPULSE_DEV="maybe" is invalid: expected true or false/],
     [{ RTCPULSE_BATCH_ROWS: '0' }, /RTCPULSE_BATCH_ROWS/],
