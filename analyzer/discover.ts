@@ -3,7 +3,7 @@
 // previous owner left live, and what the store already holds for sessions new to this instance. Each
 // read returns only the sessions this instance owns (analyzer/members.ts).
 import type { Store } from '../store/index.ts'
-import { OWNED_SQL } from './members.ts'
+import { BUCKET_SQL } from './members.ts'
 
 /** A session and its latest frame (raw_frames ts, the session's report clock), epoch ms. */
 export interface SeenSession {
@@ -12,17 +12,16 @@ export interface SeenSession {
   last: number
 }
 
-/** Who asks: the members' names and this instance's. */
+/** Who asks: the buckets this instance owns (analyzer/members.ts). */
 export interface Owner {
-  members: readonly string[]
-  self: string
+  buckets: readonly number[]
 }
 
 // session_activity is fed by raw_frames, the ledger the collector writes last in each batch: a frame
 // seen there has its per-second rows stored already (collector/ingest.ts).
 const ACTIVE_SQL = `SELECT app_id, session_id, toUnixTimestamp64Milli(max(last_ts)) AS last
   FROM session_activity
-  WHERE last_ts >= fromUnixTimestamp64Milli({since:Int64}) AND ${OWNED_SQL}
+  WHERE bucket IN {buckets:Array(UInt16)} AND last_ts >= fromUnixTimestamp64Milli({since:Int64})
   GROUP BY app_id, session_id`
 
 // A live row's frames_until is the latest frame it covered; rows written before migration 011 have 0,
@@ -30,24 +29,22 @@ const ACTIVE_SQL = `SELECT app_id, session_id, toUnixTimestamp64Milli(max(last_t
 const UNFINISHED_SQL = `SELECT app_id, session_id,
     if(toUnixTimestamp64Milli(frames_until) > 0, toUnixTimestamp64Milli(frames_until),
        toUnixTimestamp64Milli(window_end)) AS last
-  FROM scores FINAL WHERE peer_id = '' AND final = 0 AND ${OWNED_SQL}`
+  FROM scores FINAL WHERE peer_id = '' AND final = 0 AND ${BUCKET_SQL} IN {buckets:Array(UInt16)}`
 
 const PRIOR_SQL = `SELECT session_id, final, toUnixTimestamp64Milli(frames_until) AS until
   FROM scores FINAL
   WHERE app_id = {app:String} AND session_id IN {sessions:Array(String)} AND peer_id = ''`
 
 /** Owned sessions with a frame at or after `since` (epoch ms). Rejects with StoreError. */
-export function activeSessions(store: Store, since: number, owner: Owner): Promise<SeenSession[]> {
-  return store.query<SeenSession>(ACTIVE_SQL, {
-    since: Math.floor(since),
-    members: owner.members,
-    self: owner.self,
-  })
+export async function activeSessions(store: Store, since: number, owner: Owner): Promise<SeenSession[]> {
+  if (owner.buckets.length === 0) return []
+  return store.query<SeenSession>(ACTIVE_SQL, { since: Math.floor(since), buckets: owner.buckets })
 }
 
 /** Owned sessions whose latest stored score is live (final = 0). Rejects with StoreError. */
-export function unfinishedSessions(store: Store, owner: Owner): Promise<SeenSession[]> {
-  return store.query<SeenSession>(UNFINISHED_SQL, { members: owner.members, self: owner.self })
+export async function unfinishedSessions(store: Store, owner: Owner): Promise<SeenSession[]> {
+  if (owner.buckets.length === 0) return []
+  return store.query<SeenSession>(UNFINISHED_SQL, { buckets: owner.buckets })
 }
 
 /** What the store says of a session: its latest session score, and the latest frame it covered. */

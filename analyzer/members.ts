@@ -1,32 +1,44 @@
 // Who scores which session when several analyzers run (inside collectors or standalone) on one store.
 // Membership lives in ClickHouse itself (`analyzer_members`, store/migrations/011_analyzer_sharing.sql):
 // each instance writes a heartbeat every pass; an instance whose heartbeat is older than `ttlMs` is gone.
-// A session belongs to the member with the highest hash of (member, app, session) — rendezvous hashing
+// A session's bucket belongs to the member with the highest hash of (member, bucket) — rendezvous hashing
 // (Thaler & Ravishankar, 1998) — so when a member joins or leaves only the sessions it gains or held
 // move, and every member computes the same owner without talking to the others.
 import { createHash } from 'node:crypto'
 import type { Store } from '../store/index.ts'
 
 /**
- * The ownership test in SQL, for a WHERE clause over rows with `app_id` and `session_id`; binds
- * {members:Array(String)} and {self:String}. The same hash as ownerOf (a test holds them together):
- * the first 8 bytes of MD5("member\napp\nsession") read as a little-endian UInt64.
+ * Sessions are owned by bucket, not one by one: a session's bucket is fixed at write time (the first 8
+ * bytes of MD5("app\nsession") as a little-endian UInt64, modulo BUCKETS), and the members share the
+ * buckets by rendezvous hashing computed here. Each analyzer then reads only its buckets, by primary key
+ * (session_activity is ordered by bucket), instead of every analyzer hashing every active session
+ * against every member.
  */
-export const OWNED_SQL = `arrayReverseSort(m -> reinterpretAsUInt64(MD5(concat(m, '\\n', app_id, '\\n', session_id))), {members:Array(String)})[1] = {self:String}`
+export const BUCKETS = 1024
 
-const weight = (member: string, app: string, session: string): bigint =>
-  createHash('md5').update(`${member}\n${app}\n${session}`).digest().readBigUInt64LE(0)
+/** A session's bucket in SQL, over rows with `app_id` and `session_id` (the same as bucketOf; a test holds them together). */
+export const BUCKET_SQL = `reinterpretAsUInt64(MD5(concat(app_id, '\\n', session_id))) % ${BUCKETS}`
 
-/** The member owning a session (as OWNED_SQL decides), or undefined when there is no member. */
-export function ownerOf(members: readonly string[], app: string, session: string): string | undefined {
+const md5u64 = (s: string): bigint => createHash('md5').update(s).digest().readBigUInt64LE(0)
+
+/** A session's bucket, 0 to BUCKETS - 1. */
+export const bucketOf = (app: string, session: string): number =>
+  Number(md5u64(`${app}\n${session}`) % BigInt(BUCKETS))
+
+/** The member owning a bucket: the highest weight MD5("member\nbucket"), or undefined without members. */
+export function ownerOfBucket(members: readonly string[], bucket: number): string | undefined {
   let best: string | undefined
   let bestWeight = -1n
   for (const m of members) {
-    const w = weight(m, app, session)
+    const w = md5u64(`${m}\n${bucket}`)
     if (w > bestWeight) [best, bestWeight] = [m, w]
   }
   return best
 }
+
+/** The member owning a session, or undefined when there is no member. */
+export const ownerOf = (members: readonly string[], app: string, session: string): string | undefined =>
+  ownerOfBucket(members, bucketOf(app, session))
 
 interface MemberRow {
   instance: string
@@ -58,6 +70,8 @@ export class Membership {
   readonly instance: string
   /** Members as of the last heartbeat(), sorted; the first one is the leader. */
   members: readonly string[] = []
+  /** The buckets this instance owns as of the last heartbeat(). */
+  buckets: readonly number[] = []
   private startedAt: number | undefined
   private beatAt = -Infinity
 
@@ -80,7 +94,12 @@ export class Membership {
     const settled = fresh.filter((r) => r.started <= t - this.opts.ttlMs)
     const next = (settled.length ? settled : fresh).map((r) => r.instance).sort()
     const changed = next.join('\n') !== this.members.join('\n')
-    this.members = next
+    if (changed) {
+      this.members = next
+      this.buckets = Array.from({ length: BUCKETS }, (_, b) => b).filter(
+        (b) => ownerOfBucket(next, b) === this.instance,
+      )
+    }
     return changed
   }
 
@@ -110,5 +129,6 @@ export class Membership {
       { instance: this.instance, started_at: this.startedAt, heartbeat: t, leaving: 1 },
     ])
     this.members = []
+    this.buckets = []
   }
 }

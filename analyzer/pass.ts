@@ -61,7 +61,7 @@ export class ScoringPasses {
     const { store, config, members, metrics, now } = this.deps
     const t = now()
     const changed = await members.heartbeat()
-    const owner = { members: members.members, self: members.instance }
+    const owner = { buckets: members.buckets }
     if (changed) {
       // The members changed: sessions another instance owns now are its to score; those a departed
       // owner left live (final = 0) are adopted, finalised once idle unless frames still arrive.

@@ -5,10 +5,13 @@
 --    with the block's latest frame time. `raw_frames` is the ledger the collector writes last in each
 --    batch (collector/ingest.ts), so a session seen here has its per-second rows stored already.
 --    Merges keep one row per session and day; readers take max(last_ts). Partitions by day and a
---    minmax index on last_ts let "active since" read only recent parts. The TTL covers the analyzer's
+--    minmax index on last_ts let "active since" read only recent parts; `bucket` (a hash of app and
+--    session modulo 1024, analyzer/members.ts BUCKET_SQL) leads the sort key, so each analyzer reads
+--    the buckets it owns by primary key. The TTL covers the analyzer's
 --    longest lookback (RTCPULSE_ANALYZER_LOOKBACK_S, at most 7 days) plus a day.
 CREATE TABLE IF NOT EXISTS session_activity
 (
+    bucket UInt16,
     app_id LowCardinality(String),
     session_id String,
     last_ts DateTime64(3, 'UTC'),
@@ -16,22 +19,24 @@ CREATE TABLE IF NOT EXISTS session_activity
 )
 ENGINE = ReplacingMergeTree(last_ts)
 PARTITION BY toYYYYMMDD(last_ts)
-ORDER BY (app_id, session_id)
+ORDER BY (bucket, app_id, session_id)
 TTL toDateTime(last_ts) + INTERVAL 8 DAY;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS session_activity_mv TO session_activity AS
-SELECT app_id, session_id, max(ts) AS last_ts
+SELECT reinterpretAsUInt64(MD5(concat(app_id, '\n', session_id))) % 1024 AS bucket, app_id, session_id,
+    max(ts) AS last_ts
 FROM raw_frames
 GROUP BY app_id, session_id;
 
 -- Frames stored before this migration: their sessions' latest frame (raw_frames keeps 7 days).
 INSERT INTO session_activity
-SELECT app_id, session_id, max(ts) AS last_ts
+SELECT reinterpretAsUInt64(MD5(concat(app_id, '\n', session_id))) % 1024 AS bucket, app_id, session_id,
+    max(ts) AS last_ts
 FROM raw_frames
 GROUP BY app_id, session_id;
 
 -- 2. The analyzers alive now: each writes a heartbeat every pass and `leaving = 1` when it stops. An
---    instance whose heartbeat is older than RTCPULSE_ANALYZER_MEMBER_TTL_S is gone; its sessions pass to
+--    instance whose heartbeat is older than RTCPULSE_ANALYZER_MEMBER_TTL_S is gone; its buckets pass to
 --    the others (rendezvous hashing over the live members, analyzer/members.ts).
 CREATE TABLE IF NOT EXISTS analyzer_members
 (

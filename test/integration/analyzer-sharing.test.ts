@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ownerOf, OWNED_SQL } from '../../analyzer/members.ts'
+import { BUCKET_SQL, BUCKETS, bucketOf, ownerOfBucket } from '../../analyzer/members.ts'
 import { createAnalyzer } from '../../analyzer/scheduler.ts'
 import type { Analyzer } from '../../analyzer/scheduler.ts'
 import { createChdbStore } from '../../store/chdb.ts'
@@ -91,24 +91,27 @@ describe('analyzers sharing one store', () => {
     opened.push(probe)
   })
 
-  it('decides ownership in SQL and in TypeScript alike', async () => {
-    const members = ['analyzer-a', 'analyzer-b', 'analyzer-c']
+  it('puts a session in the same bucket in SQL and in TypeScript, and spreads the buckets', async () => {
     const sessions = Array.from({ length: 300 }, (_, i) => `session-${i}-ü`)
-    const rows = await probe.query<{ session_id: string }>(
-      `SELECT session_id FROM (SELECT 'app' AS app_id, arrayJoin({sessions:Array(String)}) AS session_id)
-       WHERE ${OWNED_SQL} ORDER BY session_id`,
-      { sessions, members, self: 'analyzer-b' },
+    const rows = await probe.query<{ session_id: string; bucket: number }>(
+      `SELECT session_id, ${BUCKET_SQL} AS bucket
+       FROM (SELECT 'app' AS app_id, arrayJoin({sessions:Array(String)}) AS session_id)`,
+      { sessions },
     )
-    const mine = sessions.filter((s) => ownerOf(members, 'app', s) === 'analyzer-b').sort()
-    expect(rows.map((r) => r.session_id)).toEqual(mine)
-    // Rendezvous hashing spreads the sessions: each member holds roughly a third.
-    expect(mine.length).toBeGreaterThan(60)
-    expect(mine.length).toBeLessThan(140)
-    // A member leaving moves only its own sessions.
-    const moved = sessions.filter(
-      (s) =>
-        ownerOf(members, 'app', s) !== 'analyzer-c' &&
-        ownerOf(members, 'app', s) !== ownerOf(['analyzer-a', 'analyzer-b'], 'app', s),
+    expect(rows.map((r) => [r.session_id, r.bucket])).toEqual(sessions.map((s) => [s, bucketOf('app', s)]))
+    const members = ['analyzer-a', 'analyzer-b', 'analyzer-c']
+    const buckets = Array.from({ length: BUCKETS }, (_, b) => b)
+    // Rendezvous hashing spreads the buckets: each member holds roughly a third.
+    for (const m of members) {
+      const mine = buckets.filter((b) => ownerOfBucket(members, b) === m).length
+      expect(mine).toBeGreaterThan(BUCKETS / 3 - 80)
+      expect(mine).toBeLessThan(BUCKETS / 3 + 80)
+    }
+    // A member leaving moves only its own buckets.
+    const moved = buckets.filter(
+      (b) =>
+        ownerOfBucket(members, b) !== 'analyzer-c' &&
+        ownerOfBucket(members, b) !== ownerOfBucket(['analyzer-a', 'analyzer-b'], b),
     )
     expect(moved).toEqual([])
   })
@@ -117,11 +120,13 @@ describe('analyzers sharing one store', () => {
     const w = await world()
     opened.push(...w.stores)
     const [a, b] = [w.analyzer('a'), w.analyzer('b')]
-    const activity = await (w.stores[0] as Store).query<{ n: number }>(
-      `SELECT uniqExact(session_id) AS n FROM session_activity WHERE app_id = {app:String}`,
+    // The view filed every session under the bucket the analyzers compute.
+    const activity = await (w.stores[0] as Store).query<{ session_id: string; bucket: number }>(
+      `SELECT DISTINCT session_id, bucket FROM session_activity WHERE app_id = {app:String} ORDER BY session_id`,
       { app: APP },
     )
-    expect(activity[0]?.n).toBe(SESSIONS)
+    expect(activity.length).toBe(SESSIONS)
+    for (const r of activity) expect(r.bucket).toBe(bucketOf(APP, r.session_id))
     // Both start together: the first pass of a alone sees itself and scores every session live; b's
     // first pass sees both and takes its share over from the live rows, a drops it at its next pass.
     await a.tick()
