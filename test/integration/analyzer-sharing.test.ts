@@ -116,7 +116,7 @@ describe('analyzers sharing one store', () => {
     expect(moved).toEqual([])
   })
 
-  it('scores every session exactly once between two analyzers', async () => {
+  it('scores every session exactly once between two analyzers', { timeout: 240_000 }, async () => {
     const w = await world()
     opened.push(...w.stores)
     const [a, b] = [w.analyzer('a'), w.analyzer('b')]
@@ -159,7 +159,7 @@ describe('analyzers sharing one store', () => {
     expect(poorSeries(b) + poorSeries(c)).toBe(0)
   })
 
-  it('takes over the sessions of an analyzer that dies', async () => {
+  it('takes over the sessions of an analyzer that dies', { timeout: 240_000 }, async () => {
     const w = await world()
     opened.push(...w.stores)
     const [a, b] = [w.analyzer('a'), w.analyzer('b')]
@@ -174,7 +174,7 @@ describe('analyzers sharing one store', () => {
     expect(scored(b)).toBe(0)
   })
 
-  it('takes over at once from an analyzer that stops', async () => {
+  it('takes over at once from an analyzer that stops', { timeout: 240_000 }, async () => {
     const w = await world()
     opened.push(...w.stores)
     const [a, b] = [w.analyzer('a'), w.analyzer('b')]
