@@ -76,6 +76,8 @@ export interface SessionAnalysis extends Outcome {
   endedAt: number
   /** Every peer said goodbye or closed all its peer connections. */
   ended: boolean
+  /** The latest frame (raw_frames ts) the scheduler had seen when scoring, epoch ms; stored as frames_until. */
+  framesUntil?: number
   score: Score
   peers: PeerAnalysis[]
   streams: StreamAnalysis[]

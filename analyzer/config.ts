@@ -17,6 +17,8 @@ export interface AnalyzerConfig {
   expectedFps: number
   /** Sessions scored per query batch. */
   batchSize: number
+  /** An analyzer instance whose heartbeat is this old is gone and its sessions move to the others, ms. */
+  memberTtlMs: number
   /** API keys: each is scoped to one app, or to every app with `*`. */
   apiKeys: ApiKey[]
   /** Development mode: API requests without a key are accepted. */
@@ -56,6 +58,7 @@ export function loadAnalyzerConfig(env: Env): AnalyzerConfig {
     lookbackMs: 1000 * int(env, 'RTCPULSE_ANALYZER_LOOKBACK_S', 900, 10, 7 * 86_400),
     expectedFps: int(env, 'RTCPULSE_ANALYZER_EXPECTED_FPS', 30, 1, 240),
     batchSize: int(env, 'RTCPULSE_ANALYZER_BATCH', 2000, 1, 100_000),
+    memberTtlMs: 1000 * int(env, 'RTCPULSE_ANALYZER_MEMBER_TTL_S', 20, 1, 3600),
     apiKeys: parseApiKeys(env.RTCPULSE_API_KEYS),
     dev: bool(env, 'RTCPULSE_DEV', false),
   }
@@ -69,6 +72,11 @@ export const ANALYZER_VARS: ReadonlyArray<[name: string, def: string, meaning: s
   ['RTCPULSE_ANALYZER_LOOKBACK_S', '900', 'how far back (report time) active sessions are looked for (s)'],
   ['RTCPULSE_ANALYZER_EXPECTED_FPS', '30', 'frame rate camera video should reach'],
   ['RTCPULSE_ANALYZER_BATCH', '2000', 'sessions scored per query batch'],
+  [
+    'RTCPULSE_ANALYZER_MEMBER_TTL_S',
+    '20',
+    'an analyzer silent this long is gone and its sessions move to the others (s; at least 3 intervals)',
+  ],
   ['RTCPULSE_API_KEYS', '(unset)', 'API keys app:key,… (`*:key` for every app); none needed with --dev'],
   ['RTCPULSE_ANALYZER_PORT', '8081', 'standalone analyzer (analyzer/main.ts) HTTP port'],
 ]

@@ -3,8 +3,9 @@
 // that reads process.env. Run: node --import tsx analyzer/main.ts (built: node dist/analyzer/main.js)
 //
 // With the embedded store (no CLICKHOUSE_URL) chDB binds its folder to one process: run this only when no
-// collector uses the same RTCPULSE_DATA_DIR. Against a ClickHouse server any number may run, though
-// each one scores every session (results are idempotent; counters would double).
+// collector uses the same RTCPULSE_DATA_DIR. Against a ClickHouse server any number may run, beside
+// collectors that run the analyzer or not: they share the sessions through the analyzer_members table
+// (analyzer/members.ts), each scoring and counting only its own.
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
 import { createAdaptorServer } from '@hono/node-server'

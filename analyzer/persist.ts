@@ -52,6 +52,8 @@ export function toRows(a: SessionAnalysis): { scores: object[]; stream_scores: o
     browsers: [...new Set(a.peers.map((p) => p.browser).filter(Boolean))].sort(),
     sdk_versions: [...new Set(a.peers.map((p) => p.sdk).filter(Boolean))].sort(),
     tags,
+    // The latest frame this score covered: an analyzer taking the session over reads it (migration 011).
+    frames_until: a.framesUntil ?? 0,
   }
   const peers = a.peers.map((p) => {
     const mine = a.issues.filter((i) => i.peer === p.peer)
@@ -124,10 +126,15 @@ export function issueRow(
 }
 
 /**
- * Writes many analyses in one insert per table (a batch of final scores): three inserts instead of three
- * per session. Rejects with StoreError.
+ * Writes many analyses in one insert per table (a pass's live scores, a batch of final scores): three
+ * inserts instead of three per session. `issuesOf` picks the issues rows to write (default: all of the
+ * analysis; a live pass writes only those that changed). Rejects with StoreError.
  */
-export async function storeAnalyses(store: Store, list: readonly SessionAnalysis[]): Promise<void> {
+export async function storeAnalyses(
+  store: Store,
+  list: readonly SessionAnalysis[],
+  issuesOf: (a: SessionAnalysis) => readonly Issue[] = (a) => a.issues,
+): Promise<void> {
   const scores: object[] = []
   const streams: object[] = []
   const issues: object[] = []
@@ -135,7 +142,7 @@ export async function storeAnalyses(store: Store, list: readonly SessionAnalysis
     const rows = toRows(a)
     scores.push(...rows.scores)
     streams.push(...rows.stream_scores)
-    issues.push(...rows.issues)
+    for (const i of issuesOf(a)) issues.push(issueRow(a, i))
   }
   await store.insert('scores', scores)
   await store.insert('stream_scores', streams)
