@@ -69,7 +69,7 @@ async function finals(store: Store): Promise<{ rows: number; sessions: number }>
   return r ?? { rows: 0, sessions: 0 }
 }
 
-const scored = (a: Analyzer): number => a.metrics.scored.get({ app: APP })
+const scored = (a: Analyzer): Promise<number> => a.metrics.scored.get({ app: APP })
 
 /** Moves the clock `seconds` times by 1 s, each time running a pass of every analyzer given. */
 async function run(w: World, seconds: number, ...analyzers: Analyzer[]): Promise<void> {
@@ -132,8 +132,8 @@ describe('analyzers sharing one store', () => {
     await a.tick()
     await b.tick()
     await run(w, 2, a, b)
-    const liveA = a.metrics.live.render()
-    const liveB = b.metrics.live.render()
+    const liveA = await a.metrics.registry.render()
+    const liveB = await b.metrics.registry.render()
     const live = (text: string): number => Number(/live_sessions\{app="share"\} (\d+)/.exec(text)?.[1] ?? 0)
     expect(live(liveA) + live(liveB)).toBe(SESSIONS)
     expect(live(liveA)).toBeGreaterThan(0)
@@ -141,22 +141,21 @@ describe('analyzers sharing one store', () => {
     // No frame arrives any more: every session is idle after 10 s and finalised by its owner.
     await run(w, 12, a, b)
     expect(await finals(w.stores[0] as Store)).toEqual({ rows: SESSIONS, sessions: SESSIONS })
-    expect(scored(a) + scored(b)).toBe(SESSIONS)
-    expect(scored(a)).toBeGreaterThan(0)
-    expect(scored(b)).toBeGreaterThan(0)
+    expect((await scored(a)) + (await scored(b))).toBe(SESSIONS)
+    expect(await scored(a)).toBeGreaterThan(0)
+    expect(await scored(b)).toBeGreaterThan(0)
     // More passes, a restarted instance: nothing is finalised or counted again.
     const c = w.analyzer('c', w.stores[0])
     await run(w, 3, a, b, c)
     expect(await finals(w.stores[0] as Store)).toEqual({ rows: SESSIONS, sessions: SESSIONS })
-    expect(scored(a) + scored(b) + scored(c)).toBe(SESSIONS)
+    expect((await scored(a)) + (await scored(b)) + (await scored(c))).toBe(SESSIONS)
     // The store-wide poor-session share comes from one instance only (the leader, analyzer-a).
-    const poorSeries = (x: Analyzer): number =>
-      x.metrics.poor
-        .render()
+    const poorSeries = async (x: Analyzer): Promise<number> =>
+      (await x.metrics.registry.render())
         .split('\n')
         .filter((l) => l.startsWith('rtcpulse_analyzer_poor_session_ratio{')).length
-    expect(poorSeries(a)).toBe(1)
-    expect(poorSeries(b) + poorSeries(c)).toBe(0)
+    expect(await poorSeries(a)).toBe(1)
+    expect((await poorSeries(b)) + (await poorSeries(c))).toBe(0)
   })
 
   it('takes over the sessions of an analyzer that dies', { timeout: 240_000 }, async () => {
@@ -170,8 +169,8 @@ describe('analyzers sharing one store', () => {
     // sessions from the store; they are finalised once idle.
     await run(w, 30, a)
     expect(await finals(w.stores[0] as Store)).toEqual({ rows: SESSIONS, sessions: SESSIONS })
-    expect(scored(a)).toBe(SESSIONS)
-    expect(scored(b)).toBe(0)
+    expect(await scored(a)).toBe(SESSIONS)
+    expect(await scored(b)).toBe(0)
   })
 
   it('takes over at once from an analyzer that stops', { timeout: 240_000 }, async () => {
@@ -182,10 +181,12 @@ describe('analyzers sharing one store', () => {
     await b.stop()
     // The next pass of a already owns everything: every session is live there.
     await run(w, 1, a)
-    expect(a.metrics.live.render()).toContain(`rtcpulse_analyzer_live_sessions{app="share"} ${SESSIONS}`)
+    expect(await a.metrics.registry.render()).toContain(
+      `rtcpulse_analyzer_live_sessions{app="share"} ${SESSIONS}`,
+    )
     await run(w, 12, a)
     expect(await finals(w.stores[0] as Store)).toEqual({ rows: SESSIONS, sessions: SESSIONS })
-    expect(scored(a) + scored(b)).toBe(SESSIONS)
-    expect(scored(b)).toBe(0)
+    expect((await scored(a)) + (await scored(b))).toBe(SESSIONS)
+    expect(await scored(b)).toBe(0)
   })
 })
