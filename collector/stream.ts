@@ -9,6 +9,7 @@ import type { Config } from './config.ts'
 import { chooseDeflateOffer } from './deflate-offer.ts'
 import { installOneTripInflate } from './inflate.ts'
 import { setMessageLimit } from './message-limit.ts'
+import { createFrameParts } from './frame-parts.ts'
 import { parseClientFrame } from './protocol.ts'
 import { clientAddress } from './proxies.ts'
 import type { TrustedProxies } from './proxies.ts'
@@ -194,6 +195,9 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
     // Frames that arrive while the hello waits for the store, with their byte count (bounded below).
     const queued: string[] = []
     let queuedBytes = 0
+    const joinParts = createFrameParts(config.maxFrameBytes * 8, (code, message, f) =>
+      session.fail(code, message, f),
+    )
 
     const handleText = (text: string): void => {
       const parsed = parseClientFrame(text)
@@ -250,7 +254,12 @@ export function createStreamServer(opts: StreamOptions): StreamServer {
         close(CloseCode.policy, 'hello required')
         return
       }
-      if (session.frame(frame, text, parsed.dropped) === undefined && ++errors > MAX_ERRORS)
+      const whole = joinParts({ frame, text, dropped: parsed.dropped })
+      if (
+        whole &&
+        session.frame(whole.frame, whole.text, whole.dropped) === undefined &&
+        ++errors > MAX_ERRORS
+      )
         close(CloseCode.policy, 'too many refused frames')
     }
 
