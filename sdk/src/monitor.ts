@@ -36,7 +36,10 @@ export interface MonitorOptions {
   enabled?: boolean
   /** WebSocket class; defaults to globalThis.WebSocket (pass `ws`'s in Node). */
   WebSocket?: WebSocketCtor
-  /** Bound of unacknowledged frames held for resending, bytes of JSON (default 1 MiB). */
+  /**
+   * Ceiling of unacknowledged frames held for resending, bytes of JSON (default 32 MiB). Within it the
+   * buffer keeps the last 2 minutes of frames whatever the number of streams, and more while under 1 MiB.
+   */
   maxBufferBytes?: number
   /** A full keyframe at least this often, ms (default 120000). */
   keyframeIntervalMs?: number
@@ -131,7 +134,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
   const pcs = new Map<RTCPeerConnection, PcHandle>()
   const ids = new Set<string>()
   const stops: (() => void)[] = []
-  const outbox = createOutbox(opts.maxBufferBytes ?? 1 << 20, opts.keyframeIntervalMs ?? 120_000, (n) =>
+  const outbox = createOutbox(opts.maxBufferBytes ?? 1 << 25, opts.keyframeIntervalMs ?? 120_000, (n) =>
     report('buffer_overflow', `${n} dropped`),
   )
   let closed = !active

@@ -80,8 +80,9 @@ export function frameTexts(f: ChannelFrame, cut = 1 << 16): string[] {
 }
 
 /**
- * Creates an empty outbox holding at most `maxBytes` of frame JSON (the newest frame is always kept),
- * with a keyframe every `keyframeMs` of report time. `onDrop(n)` reports frames dropped to stay bounded.
+ * Creates an empty outbox holding the last 2 minutes of frames, or more while they fit in 1 MiB of frame
+ * JSON, and never more than `maxBytes` (the newest frame is always kept), with a keyframe every
+ * `keyframeMs` of report time. `onDrop(n)` reports frames dropped to stay bounded.
  */
 export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (count: number) => void): Outbox {
   const channels = new Map<string, Channel>()
@@ -107,8 +108,11 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
       c.sent = f.seq
       box.sink(texts)
     }
+    // Sized in time within a byte ceiling: once the queue holds 1 MiB, frames over 2 minutes older than
+    // this one go; at `maxBytes`, any oldest frame (sdk/PROTOCOL.md "Acknowledgement and resume").
     n = 0
-    for (; queue[1] && bytes > maxBytes; n++) retire(queue.shift() as Queued)
+    for (; queue[1] && (bytes > maxBytes || (bytes > 1 << 20 && queue[0]!.f.ts < f.ts - 12e4)); n++)
+      retire(queue.shift() as Queued)
     if (n) onDrop(n)
   }
 
