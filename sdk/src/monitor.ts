@@ -186,8 +186,10 @@ export function createMonitor(opts: MonitorOptions): Monitor {
   const doc = g.document as Document | undefined
   if (transport && doc) {
     // Hidden is the last state a page is reliably seen in (mobile browsers kill it without pagehide).
+    // pagehide is the page going away: its event is `bye`, the peer leaving (as on close()). (Of the two
+    // types, only visibilitychange sorts after 'q'.)
     const hide = (e: Event): void => {
-      emit(MONITOR_CHANNEL, e.type, { state: doc.visibilityState })
+      emit(MONITOR_CHANNEL, e.type > 'q' ? e.type : 'bye', { state: doc.visibilityState })
       if (doc.visibilityState == 'hidden') transport.beacon()
     }
     listen(doc, 'visibilitychange', hide)
@@ -304,6 +306,9 @@ export function createMonitor(opts: MonitorOptions): Monitor {
       if (closed) return
       closed = true
       guard(() => {
+        // The peer leaves: the analyzer finalises a session once every peer said bye, without waiting
+        // for it to fall idle (analyzer/analyze.ts sessionEnded).
+        emit(MONITOR_CHANNEL, 'bye')
         for (const f of stops.splice(0)) f()
       })()
       await (transport && transport.close(5000))
