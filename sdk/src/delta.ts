@@ -23,6 +23,8 @@ export interface ReportLike {
  * (undefined, arrays) and those whose name `omit` matches (the collector's `welcome.omit`). Returns the
  * state and the ts used.
  */
+type Memo = RegExp & { memo?: Record<string, boolean> }
+
 export function readReport(report: ReportLike, omit?: RegExp, ts?: number): [StatsState, number] {
   const state: StatsState = new Map()
   report.forEach((stat) => {
@@ -32,7 +34,15 @@ export function readReport(report: ReportLike, omit?: RegExp, ts?: number): [Sta
       const v = stat[k]
       // Stats values are numbers, strings, booleans and records; undefined and arrays (the only values with
       // a `map`: stats are WebIDL dictionaries of plain data) are dropped.
-      if (k == 'id' || (k == 'timestamp' && v == ts) || omit?.test(k) || v == null || (v as []).map) continue
+      // A report repeats the same field names: each is tested against `omit` once, the answer kept on it.
+      if (
+        k == 'id' ||
+        (k == 'timestamp' && v == ts) ||
+        v == null ||
+        (v as []).map ||
+        (omit && (((omit as Memo).memo ??= {})[k] ??= omit.test(k)))
+      )
+        continue
       obj[k] = v as StatValue
     }
     state.set(stat.id, obj)
@@ -86,7 +96,7 @@ export function encodeDelta(prev: StatsState | undefined, next: StatsState): Enc
  */
 export function applyDelta(state: StatsState, frame: Pick<StatsFrame, 'key' | 'd' | 'rm'>): StatsState {
   if (frame.key) state.clear()
-  if (frame.rm) for (const id of frame.rm) state.delete(id)
+  frame.rm?.forEach((id) => state.delete(id))
   for (const id in frame.d) {
     const patch = frame.d[id] as StatsPatch
     let obj = state.get(id)

@@ -132,7 +132,8 @@ export function createMonitor(opts: MonitorOptions): Monitor {
   const g = globalThis as Realm
   const active = opts.enabled != false && sampled(session, opts.sampleRate)
   const pcs = new Map<RTCPeerConnection, PcHandle>()
-  const ids = new Set<string>()
+  // Channel ids taken; a bare `pc` is never one (labelless pcs are numbered from pc1).
+  const ids = new Set(['pc'])
   const stops: (() => void)[] = []
   const outbox = createOutbox(opts.maxBufferBytes ?? 1 << 25, opts.keyframeIntervalMs ?? 120_000, (n) =>
     report('buffer_overflow', `${n} dropped`),
@@ -142,8 +143,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
   // This instance's id (HelloFrame.inst): unguessable enough to tell two tabs apart, not a secret.
   const inst = (Math.random() + '').slice(2)
 
-  const emit = (pc: string, name: string, data?: Record<string, unknown>): void =>
-    outbox.event(pc, name, data, Date.now())
+  const emit = outbox.event
   const listen = (
     target: EventTarget | undefined,
     type: string,
@@ -201,7 +201,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
     if (known || closed) return known
     const label = options?.label?.replace(/[^!-~]/g, '').slice(0, 100) || 'pc'
     let id = label
-    while (id == 'pc' || ids.has(id)) id = label + ++n
+    while (ids.has(id)) id = label + ++n
     ids.add(id)
     const off: (() => void)[] = []
     const on = (target: EventTarget | undefined, type: string, fn: (e: Event) => void): void =>

@@ -46,8 +46,11 @@ interface Channel {
 export interface Outbox {
   /** Encodes `state` (normalizeReport of one report at `ts`) as the next stats frame of `pc` and queues it. */
   stats(pc: string, state: StatsState, ts: number): void
-  /** Queues an event frame of channel `pc`. Throws if `data` cannot be serialised (no seq is used up). */
-  event(pc: string, name: string, data: Record<string, unknown> | undefined, ts: number): void
+  /**
+   * Queues an event frame of channel `pc` at `ts` (default now). Throws if `data` cannot be serialised (no
+   * seq is used up). A function property: callers may hold it unbound.
+   */
+  event: (pc: string, name: string, data?: Record<string, unknown>, ts?: number) => void
   /** Marks channel `pc` finished: once its frames are stored it is no longer primed on reconnect. */
   end(pc: string): void
   /** Applies a cumulative acknowledgement (`{pc: seq}`): retires queued frames up to it. */
@@ -143,9 +146,7 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
       push({ t: 'stats', pc, seq: 0, ts, key: key || undefined, d: e.d, rm: e.rm[0] ? e.rm : undefined })
     },
 
-    event(pc, name, data, ts) {
-      push({ t: 'event', pc, seq: 0, ts, name, data })
-    },
+    event: (pc, name, data, ts = Date.now()) => push({ t: 'event', pc, seq: 0, ts, name, data }),
 
     end(pc) {
       channel(pc).ended = true

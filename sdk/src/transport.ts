@@ -12,7 +12,7 @@ interface Socket {
   close(code?: number, reason?: string): void
   onopen: (() => void) | null
   onmessage: ((ev: { data: unknown }) => void) | null
-  onclose: ((ev: { code: number; reason?: string }) => void) | null
+  onclose: ((ev: { code: number; reason: string }) => void) | null
   onerror: (() => void) | null
 }
 
@@ -105,7 +105,7 @@ export function createTransport(o: TransportOptions): Transport {
 
   // Liveness: browsers expose no ping, so a socket that stays silent while we wait is replaced.
   const watchdog = setInterval(() => {
-    if (ws && (!welcomed || outbox.size) && Date.now() - heard > 20_000) lost(ws, 'no answer')
+    if (ws && (!welcomed || outbox.size) && Date.now() - heard > 20_000) lost(ws, 'silent')
   }, 5000)
 
   function pump(): void {
@@ -158,7 +158,7 @@ export function createTransport(o: TransportOptions): Transport {
     }
     const s = ws
     s.onerror = () => {}
-    s.onclose = (ev) => lost(s, ev.reason ?? '', ev.code)
+    s.onclose = (ev) => lost(s, ev.reason, ev.code)
     s.onopen = () => {
       unopened = -Infinity
       getHello().then(
