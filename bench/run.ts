@@ -108,7 +108,7 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
           log(
             `  ${f.browser} N=${f.n}: stats objects ${f.statsObjects.send}/${f.statsObjects.recv} (send/recv), ` +
               `report ${f.reportKb.send}/${f.reportKb.recv} KB; SDK ms per poll p50/p99 send ${f.pollMs.send.join('/')}, ` +
-              `recv ${f.pollMs.recv.join('/')}; per ack ${f.ackMs.join('/')}; wire ${f.wireBps.send}/${f.wireBps.recv} B/s; ` +
+              `recv ${f.pollMs.recv.join('/')} (fastest ${f.pollMinMs.send}/${f.pollMinMs.recv}); per ack ${f.ackMs.join('/')}; wire ${f.wireBps.send}/${f.wireBps.recv} B/s; ` +
               `largest frame ${f.maxFrameChars} chars`,
           )
           all.push(f)

@@ -28,12 +28,12 @@ export function sdkFrames(role: Role, seconds: number, seed = 1): { frames: stri
   const frames: string[] = []
   const reports: Stat[][] = []
   const box = createOutbox(1 << 20, KEYFRAME_MS, () => {})
-  box.sink = (text) => frames.push(text)
+  box.sink = (texts) => frames.push(...texts)
   for (let i = 0; i < seconds; i++) {
     const report = series.next()
     reports.push(report)
     // As the monitor reads a report: one pass, the collector's default omit applied (sdk/PROTOCOL.md, Fields).
-    box.stats('pc1', ...readReport(asReport(report), undefined, OMIT))
+    box.stats('pc1', ...readReport(asReport(report), OMIT))
     box.ack({ pc1: i + 1 })
   }
   return { frames, reports }
@@ -170,7 +170,7 @@ export function pollCpu(role: Role, polls: number): PollCpu {
       // Later passes replay the same reports with later timestamps, so they stay deltas.
       const ts = reportTs(report) + pass * 1e7 + Math.floor(i / reports.length) * 1e6
       const t0 = performance.now()
-      const [state] = readReport(asReport(report), ts, OMIT)
+      const [state] = readReport(asReport(report), OMIT, ts)
       const t1 = performance.now()
       box.stats('pc1', state, ts)
       const t2 = performance.now()

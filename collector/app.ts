@@ -16,6 +16,7 @@ import { Gate } from './gate.ts'
 import type { DeletionWatch } from './deletions.ts'
 import type { Ingest } from './ingest.ts'
 import { parseIngestRequest } from './protocol.ts'
+import { createFrameParts } from './frame-parts.ts'
 import { clientAddress } from './proxies.ts'
 import type { SessionRegistry } from './registry.ts'
 import type { ResumeLoader } from './resume.ts'
@@ -217,10 +218,14 @@ export function createApp(deps: AppDeps): Hono {
     }
     const writes: Promise<void>[] = []
     let overloaded = false
-    for (const { frame, text, dropped } of parsed.frames) {
+    const joinParts = createFrameParts(config.maxFrameBytes * 8, (code, message, f) =>
+      session.fail(code, message, f),
+    )
+    for (const received of parsed.frames) {
       // Stop taking frames once the store is behind (memory stays bounded); the rest are not acked.
       if ((overloaded = ingest.overloaded)) break
-      const w = session.frame(frame, text, dropped)
+      const whole = joinParts(received)
+      const w = whole && session.frame(whole.frame, whole.text, whole.dropped)
       if (w) writes.push(w)
     }
     const results = await Promise.allSettled(writes)

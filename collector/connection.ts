@@ -5,6 +5,7 @@ import type { RawData, WebSocket } from 'ws'
 import { CloseCode } from '../sdk/src/protocol.ts'
 import type { ServerFrame } from '../sdk/src/protocol.ts'
 import { setMessageLimit } from './message-limit.ts'
+import { createFrameParts } from './frame-parts.ts'
 import { parseClientFrame } from './protocol.ts'
 import { ClientSession } from './session.ts'
 import type { StreamOptions } from './stream.ts'
@@ -62,6 +63,8 @@ export class StreamConnection {
   // Frames that arrive while the hello waits for the store, with their byte count (bounded).
   private queued: string[] = []
   private queuedBytes = 0
+  // Joins a frame sent in parts (stats.more) before the session sees it (collector/frame-parts.ts).
+  private readonly joinParts: ReturnType<typeof createFrameParts>
 
   constructor(
     private readonly ctx: ConnectionContext,
@@ -79,6 +82,9 @@ export class StreamConnection {
       ctx.opts,
       { ip, origin: req.headers.origin, live: true, probe: (ms) => this.probe(ms) },
       { send: (frame) => this.send(frame), close: (code, reason) => this.close(code, reason) },
+    )
+    this.joinParts = createFrameParts(config.maxFrameBytes * 8, (code, message, f) =>
+      this.session.fail(code, message, f),
     )
     this.helloTimer = setTimeout(() => this.helloTimeout(), config.helloTimeoutMs)
     this.helloTimer.unref()
@@ -241,7 +247,9 @@ export class StreamConnection {
       this.close(CloseCode.policy, 'hello required')
       return
     }
-    if (this.session.frame(frame, text, parsed.dropped) === undefined) this.refused('too many refused frames')
+    const whole = this.joinParts({ frame, text, dropped: parsed.dropped })
+    if (whole && this.session.frame(whole.frame, whole.text, whole.dropped) === undefined)
+      this.refused('too many refused frames')
   }
 
   private hello(frame: Parameters<ClientSession['hello']>[0]): void {

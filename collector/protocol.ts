@@ -59,6 +59,8 @@ export const statsSchema = z.strictObject({
   d: z.record(z.string().min(1).max(256), statsPatch),
   rm: z.array(z.string().max(256)).max(10_000).optional(),
   gap: z.number().int().min(0).max(0xffffffff).optional(),
+  // A part of a frame sent in parts (collector/frame-parts.ts).
+  more: z.literal(1).optional(),
 }) satisfies z.ZodType<StatsFrame>
 
 // Event data is free-form JSON, stored re-serialised: bound its nesting, since JSON.stringify recurses
@@ -104,7 +106,7 @@ export const ingestRequestSchema = z.strictObject({
 
 // Stats frames are ~98% of traffic: checked by hand first (see isValidStatsFrame), zod for the rest.
 const ID = /^[\x21-\x7e]{1,128}$/
-const TOP = new Set(['t', 'pc', 'seq', 'ts', 'key', 'd', 'rm', 'gap'])
+const TOP = new Set(['t', 'pc', 'seq', 'ts', 'key', 'd', 'rm', 'gap', 'more'])
 
 const plainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -140,11 +142,12 @@ function isStatValue(v: unknown): boolean {
 export function isValidStatsFrame(raw: unknown): raw is StatsFrame {
   if (!plainObject(raw)) return false
   for (const k in raw) if (!TOP.has(k)) return false
-  const { t, pc, seq, ts, key, d, rm, gap } = raw
+  const { t, pc, seq, ts, key, d, rm, gap, more } = raw
   if (t !== 'stats' || typeof pc !== 'string' || !ID.test(pc)) return false
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return false
   if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) return false
   if (key !== undefined && typeof key !== 'boolean') return false
+  if (more !== undefined && more !== 1) return false
   if (gap !== undefined && (typeof gap !== 'number' || !Number.isInteger(gap) || gap < 0 || gap > 0xffffffff))
     return false
   if (rm !== undefined) {

@@ -14,7 +14,7 @@ const sdkDir = dirname(fileURLToPath(import.meta.url))
 // resume, limits, …), an option or method of the public API, or a DOM name: the browser test
 // (test/e2e/browser.test.ts) runs the minified build against a real collector.
 const INTERNAL_PROPS =
-  /^(prev|keyTs|base|baseTs|done|stored|sent|ended|text|stats|end|ack|sink|skip|bytes|outbox|hello|postMs|beacon|collectorUrl|WebSocketImpl|report|size)$/
+  /^(prev|keyTs|base|baseTs|done|stored|sent|ended|text|stats|end|ack|sink|skip|bytes|outbox|hello|postMs|beacon|collectorUrl|WebSocketImpl|report|size|cut|last|memo)$/
 
 /** esbuild options of the minified IIFE; the size test builds with these in memory (write: false). */
 export const iifeOptions: BuildOptions = {
@@ -23,7 +23,7 @@ export const iifeOptions: BuildOptions = {
   minify: true,
   mangleProps: INTERNAL_PROPS,
   format: 'iife',
-  target: 'es2020',
+  target: 'es2021',
   platform: 'browser',
   metafile: true,
   legalComments: 'none',

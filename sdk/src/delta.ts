@@ -17,28 +17,33 @@ export interface ReportLike {
   forEach(cb: (value: { id: string; timestamp?: number; [k: string]: unknown }) => void): void
 }
 
-// Object values (`qualityLimitationDurations`) compare by content; a browser emits their keys in one order.
-const sameValue = (a: StatValue | undefined, b: StatValue): boolean =>
-  a === b || (typeof a == 'object' && typeof b == 'object' && JSON.stringify(a) === JSON.stringify(b))
-
-// Stats values are numbers, strings, booleans and records; undefined and arrays are dropped.
-const isStatValue = (v: unknown): v is StatValue => v != null && typeof v != 'function' && !Array.isArray(v)
-
 /**
  * Reads one report into the state model in one pass: `ts` defaults to the first object's timestamp
  * (webrtc-stats §5: all stats of one getStats() call share one). Drops fields that are not stats values
  * (undefined, arrays) and those whose name `omit` matches (the collector's `welcome.omit`). Returns the
  * state and the ts used.
  */
-export function readReport(report: ReportLike, ts?: number, omit?: RegExp): [StatsState, number] {
+type Memo = RegExp & { memo?: Record<string, boolean> }
+
+export function readReport(report: ReportLike, omit?: RegExp, ts?: number): [StatsState, number] {
   const state: StatsState = new Map()
   report.forEach((stat) => {
     ts ??= stat.timestamp
     const obj: StatsObject = {}
     for (const k in stat) {
       const v = stat[k]
-      if (k === 'id' || (k === 'timestamp' && v === ts) || omit?.test(k)) continue
-      if (isStatValue(v)) obj[k] = v
+      // Stats values are numbers, strings, booleans and records; undefined and arrays (the only values with
+      // a `map`: stats are WebIDL dictionaries of plain data) are dropped.
+      // A report repeats the same field names: each is tested against `omit` once, the answer kept on it.
+      if (
+        k == 'id' ||
+        (k == 'timestamp' && v == ts) ||
+        v == null ||
+        (v as []).map ||
+        (omit && (((omit as Memo).memo ??= {})[k] ??= omit.test(k)))
+      )
+        continue
+      obj[k] = v as StatValue
     }
     state.set(stat.id, obj)
   })
@@ -46,7 +51,8 @@ export function readReport(report: ReportLike, ts?: number, omit?: RegExp): [Sta
 }
 
 /** Normalises one report at `ts` into the state model with every field. */
-export const normalizeReport = (report: ReportLike, ts: number): StatsState => readReport(report, ts)[0]
+export const normalizeReport = (report: ReportLike, ts: number): StatsState =>
+  readReport(report, undefined, ts)[0]
 
 export interface EncodedDelta {
   key: boolean
@@ -56,31 +62,32 @@ export interface EncodedDelta {
 
 /**
  * Encodes `next` against `prev`: changed or added fields per id, `null` for removed fields, removed ids in
- * `rm`. Without `prev` the result is a keyframe holding every object in full. Never throws.
+ * `rm`. Without `prev` the result is a keyframe holding every object in full. An added object is `next`'s
+ * own, not a copy: neither may be changed afterwards. Never throws.
  */
 export function encodeDelta(prev: StatsState | undefined, next: StatsState): EncodedDelta {
   const d: Record<string, StatsPatch> = {}
   const rm: string[] = []
-  if (!prev) {
-    for (const [id, obj] of next) d[id] = { ...obj }
-    return { key: true, d, rm }
-  }
+  // A keyframe is the delta against nothing: every object is new.
   for (const [id, obj] of next) {
-    const old = prev.get(id)
+    const old = prev?.get(id)
     if (!old) {
-      d[id] = { ...obj }
+      d[id] = obj
       continue
     }
     let patch: StatsPatch | undefined
     for (const k in obj) {
       const v = obj[k] as StatValue
-      if (!sameValue(old[k], v)) (patch ??= {})[k] = v
+      const o = old[k]
+      // Object values (`qualityLimitationDurations`) compare by content; a browser emits their keys in
+      // one order. (A scalar `o` never serialises like an object `v`, so only `v` needs the type check.)
+      if (o !== v && (typeof v != 'object' || JSON.stringify(o) != JSON.stringify(v))) (patch ??= {})[k] = v
     }
     for (const k in old) if (!(k in obj)) (patch ??= {})[k] = null
     if (patch) d[id] = patch
   }
-  for (const id of prev.keys()) if (!next.has(id)) rm.push(id)
-  return { key: false, d, rm }
+  prev?.forEach((_, id) => next.has(id) || rm.push(id))
+  return { key: !prev, d, rm }
 }
 
 /**
@@ -89,14 +96,14 @@ export function encodeDelta(prev: StatsState | undefined, next: StatsState): Enc
  */
 export function applyDelta(state: StatsState, frame: Pick<StatsFrame, 'key' | 'd' | 'rm'>): StatsState {
   if (frame.key) state.clear()
-  if (frame.rm) for (const id of frame.rm) state.delete(id)
+  frame.rm?.forEach((id) => state.delete(id))
   for (const id in frame.d) {
     const patch = frame.d[id] as StatsPatch
     let obj = state.get(id)
     if (!obj) state.set(id, (obj = {}))
     for (const k in patch) {
       const v = patch[k]
-      if (v === null || v === undefined) delete obj[k]
+      if (v == null) delete obj[k]
       else obj[k] = v
     }
   }

@@ -36,7 +36,10 @@ export interface MonitorOptions {
   enabled?: boolean
   /** WebSocket class; defaults to globalThis.WebSocket (pass `ws`'s in Node). */
   WebSocket?: WebSocketCtor
-  /** Bound of unacknowledged frames held for resending, bytes of JSON (default 1 MiB). */
+  /**
+   * Ceiling of unacknowledged frames held for resending, bytes of JSON (default 32 MiB). Within it the
+   * buffer keeps the last 2 minutes of frames whatever the number of streams, and more while under 1 MiB.
+   */
   maxBufferBytes?: number
   /** A full keyframe at least this often, ms (default 120000). */
   keyframeIntervalMs?: number
@@ -66,7 +69,8 @@ export interface Monitor {
 export function sampled(session: string, rate = 1): boolean {
   // FNV-1a, then one xorshift-multiply round so that ids sharing a prefix still spread over [0, 1).
   let h = 0x811c9dc5
-  for (let i = 0; i < session.length; i++) h = Math.imul(h ^ session.charCodeAt(i), 0x1000193)
+  // (Session ids are ASCII: iterating characters is iterating code units.)
+  for (const c of session) h = Math.imul(h ^ c.charCodeAt(0), 0x1000193)
   h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d)
   return ((h ^ (h >>> 16)) >>> 0) / 2 ** 32 < rate
 }
@@ -105,11 +109,12 @@ export function createMonitor(opts: MonitorOptions): Monitor {
     ['intervalMs', '>= 100', intervalMs >= 100 && ''],
   ] as [string, RegExp | string, unknown?][])
     if (!(typeof v == 'string' && (typeof rule == 'string' || rule.test(v))))
-      throw new TypeError(`rtcpulse: option ${name} must match ${rule}`)
+      throw TypeError(`rtcpulse: option ${name} must match ${rule}`)
 
-  const report = (code: string, message: string): void => {
+  // Stringified inside the try: a thrown Symbol does not convert.
+  const report = (code: string, message: unknown): void => {
     try {
-      opts.onError?.({ code, message })
+      opts.onError?.({ code, message: String(message) })
     } catch {
       // The app's handler failing must not break the monitor.
     }
@@ -120,25 +125,25 @@ export function createMonitor(opts: MonitorOptions): Monitor {
       try {
         return fn(...a)
       } catch (err) {
-        report('internal', String(err))
+        report('internal', err)
       }
     }
 
   const g = globalThis as Realm
-  const active = opts.enabled !== false && sampled(session, opts.sampleRate)
+  const active = opts.enabled != false && sampled(session, opts.sampleRate)
   const pcs = new Map<RTCPeerConnection, PcHandle>()
-  const ids = new Set<string>()
+  // Channel ids taken; a bare `pc` is never one (labelless pcs are numbered from pc1).
+  const ids = new Set(['pc'])
   const stops: (() => void)[] = []
-  const outbox = createOutbox(opts.maxBufferBytes ?? 1 << 20, opts.keyframeIntervalMs ?? 120_000, (n) =>
-    report('buffer_overflow', `${n} oldest frame(s) dropped`),
+  const outbox = createOutbox(opts.maxBufferBytes ?? 1 << 25, opts.keyframeIntervalMs ?? 120_000, (n) =>
+    report('buffer_overflow', `${n} dropped`),
   )
   let closed = !active
   let n = 0
   // This instance's id (HelloFrame.inst): unguessable enough to tell two tabs apart, not a secret.
   const inst = (Math.random() + '').slice(2)
 
-  const emit = (pc: string, name: string, data?: Record<string, unknown>): void =>
-    outbox.event(pc, name, data, Date.now())
+  const emit = outbox.event
   const listen = (
     target: EventTarget | undefined,
     type: string,
@@ -150,11 +155,8 @@ export function createMonitor(opts: MonitorOptions): Monitor {
     offs.push(() => target?.removeEventListener?.(type, f))
   }
   // Copies the named (space-separated) fields of an event or error into plain JSON-able data.
-  const pick = (o: unknown, keys: string): Record<string, unknown> => {
-    const out: Record<string, unknown> = {}
-    for (const k of keys.split(' ')) out[k] = (o as Record<string, unknown> | undefined)?.[k]
-    return out
-  }
+  const pick = (o: unknown, keys: string): Record<string, unknown> =>
+    Object.fromEntries(keys.split(' ').map((k) => [k, (o as Record<string, unknown> | undefined)?.[k]]))
 
   const transport =
     active &&
@@ -166,10 +168,10 @@ export function createMonitor(opts: MonitorOptions): Monitor {
       hello: async () => {
         const t = opts.token
         // Undefined fields are omitted by JSON.stringify.
-        const hello: HelloFrame = {
+        return JSON.stringify({
           t: 'hello',
           v: PROTOCOL_VERSION,
-          token: typeof t === 'function' ? await t() : t,
+          token: typeof t == 'function' ? await t() : t,
           app,
           session,
           peer,
@@ -178,16 +180,17 @@ export function createMonitor(opts: MonitorOptions): Monitor {
           sdk: SDK_VERSION,
           ua: g.navigator?.userAgent?.slice(0, 512),
           meta: opts.metadata,
-        }
-        return JSON.stringify(hello)
+        } satisfies HelloFrame)
       },
     })
   const doc = g.document as Document | undefined
   if (transport && doc) {
     // Hidden is the last state a page is reliably seen in (mobile browsers kill it without pagehide).
+    // pagehide is the page going away: its event is `bye`, the peer leaving (as on close()). (Of the two
+    // types, only visibilitychange sorts after 'q'.)
     const hide = (e: Event): void => {
-      emit(MONITOR_CHANNEL, e.type, { state: doc.visibilityState })
-      if (doc.visibilityState === 'hidden') transport.beacon()
+      emit(MONITOR_CHANNEL, e.type > 'q' ? e.type : 'bye', { state: doc.visibilityState })
+      if (doc.visibilityState == 'hidden') transport.beacon()
     }
     listen(doc, 'visibilitychange', hide)
     listen(g, 'pagehide', hide)
@@ -198,7 +201,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
     if (known || closed) return known
     const label = options?.label?.replace(/[^!-~]/g, '').slice(0, 100) || 'pc'
     let id = label
-    while (id === 'pc' || ids.has(id)) id = label + ++n
+    while (ids.has(id)) id = label + ++n
     ids.add(id)
     const off: (() => void)[] = []
     const on = (target: EventTarget | undefined, type: string, fn: (e: Event) => void): void =>
@@ -213,7 +216,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
     on(pc, 'icecandidateerror', (e) => emit(id, e.type, pick(e, 'url errorCode errorText')))
     on(pc, 'track', (e) => {
       const t = (e as RTCTrackEvent).track
-      const info = { id: t.id, kind: t.kind }
+      const info = pick(t, 'id kind')
       emit(id, 'track.added', info)
       for (const type of ['mute', 'unmute', 'ended']) on(t, type, () => emit(id, `track.${type}`, info))
     })
@@ -227,7 +230,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
     const tick = guard(() => {
       if (busy) return
       // close() fires no connectionstatechange (W3C webrtc-pc, RTCPeerConnection.close()): look on every tick.
-      if (pc.connectionState === 'closed' || pc.signalingState === 'closed') {
+      if (pc.connectionState == 'closed' || pc.signalingState == 'closed') {
         emit(id, 'closed')
         return stop()
       }
@@ -237,7 +240,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
           busy = false
           if (!pcs.has(pc)) return
           // One pass over the report: browsers build each stats object anew when it is read.
-          outbox.stats(id, ...readReport(r, undefined, outbox.skip))
+          outbox.stats(id, ...readReport(r, outbox.skip))
         })
         .catch((err: unknown) => {
           busy = false
@@ -254,7 +257,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
   })
 
   const hook: Hook = guard((pc, err) =>
-    typeof pc === 'string'
+    typeof pc == 'string'
       ? emit(MONITOR_CHANNEL, `${pc}.error`, pick(err, 'name message constraint'))
       : add(pc),
   )
@@ -268,7 +271,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
       if (!set) {
         const hooks = (set = g[HOOKS] = new Set<Hook>())
         const Base = g.RTCPeerConnection
-        if (typeof Base === 'function') {
+        if (typeof Base == 'function') {
           // A subclass keeps `instanceof`, static methods (generateCertificate) and other wrappers working.
           g.RTCPeerConnection = class RTCPeerConnection extends Base {
             constructor(...args: ConstructorParameters<typeof Base>) {
@@ -283,7 +286,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
         >
         for (const m of ['getUserMedia', 'getDisplayMedia']) {
           const orig = md?.[m]
-          if (typeof orig !== 'function') continue
+          if (typeof orig != 'function') continue
           md[m] = function (this: unknown, ...args: unknown[]) {
             return orig.apply(this, args).catch((err: unknown) => {
               for (const h of hooks) h(m, err)
@@ -303,6 +306,9 @@ export function createMonitor(opts: MonitorOptions): Monitor {
       if (closed) return
       closed = true
       guard(() => {
+        // The peer leaves: the analyzer finalises a session once every peer said bye, without waiting
+        // for it to fall idle (analyzer/analyze.ts sessionEnded).
+        emit(MONITOR_CHANNEL, 'bye')
         for (const f of stops.splice(0)) f()
       })()
       await (transport && transport.close(5000))

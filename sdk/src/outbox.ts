@@ -9,31 +9,30 @@
 // is stored itself with `gap` covering the dropped run — so the frames that follow decode and never jump.
 import { applyDelta, encodeDelta } from './delta.ts'
 import type { StatsObject, StatsState } from './delta.ts'
-import type { ChannelFrame, StatsFrame } from './protocol.ts'
+import type { ChannelFrame, StatsFrame, StatsPatch } from './protocol.ts'
 
 interface Queued {
-  pc: string
-  seq: number
   /** Length of the frame's JSON text as first sent: what the byte bound counts. */
   n: number
   /**
-   * The frame itself: folded into the base when it leaves the queue (no re-parse on every ack), and
-   * serialised again only for a resend. Held instead of its text, so the queue costs memory once.
+   * The frame itself (its `pc` and `seq` are the queue's keys): folded into the base when it leaves the
+   * queue (no re-parse on every ack), and serialised again only for a resend. Held instead of its text,
+   * so the queue costs memory once.
    */
   f: ChannelFrame
 }
 
 interface Channel {
   /** Last seq assigned. */
-  seq: number
+  last: number
   /** State the last stats frame was encoded from (the next delta is against it). */
   prev?: StatsState
   /** Report ts of the last keyframe, for periodic keyframes. */
-  keyTs: number
+  keyTs?: number
   /** Decoded state after every stats frame <= done. */
   base?: StatsState
   /** ts of the base (of the last accounted stats frame, else of the last accounted frame). */
-  baseTs: number
+  baseTs?: number
   /** Highest seq acknowledged or dropped. */
   done: number
   /** Highest seq the server is known to have stored (welcome, ack, ingest response). */
@@ -47,8 +46,11 @@ interface Channel {
 export interface Outbox {
   /** Encodes `state` (normalizeReport of one report at `ts`) as the next stats frame of `pc` and queues it. */
   stats(pc: string, state: StatsState, ts: number): void
-  /** Queues an event frame of channel `pc`. Throws if `data` cannot be serialised (no seq is used up). */
-  event(pc: string, name: string, data: Record<string, unknown> | undefined, ts: number): void
+  /**
+   * Queues an event frame of channel `pc` at `ts` (default now). Throws if `data` cannot be serialised (no
+   * seq is used up). A function property: callers may hold it unbound.
+   */
+  event: (pc: string, name: string, data?: Record<string, unknown>, ts?: number) => void
   /** Marks channel `pc` finished: once its frames are stored it is no longer primed on reconnect. */
   end(pc: string): void
   /** Applies a cumulative acknowledgement (`{pc: seq}`): retires queued frames up to it. */
@@ -61,58 +63,69 @@ export interface Outbox {
   resume(stored: Record<string, number>, maxBytes?: number): string[]
   /** Queued (unacknowledged) frames. */
   readonly size: number
-  /** Set by the transport while a connection takes frames: new frames go straight to it. */
-  sink?: ((text: string) => void) | undefined
+  /** Set by the transport while a connection takes frames: new frames go straight to it, in parts. */
+  sink?: ((texts: string[]) => void) | undefined
   skip?: RegExp
 }
 
 /**
- * Creates an empty outbox holding at most `maxBytes` of frame JSON (the newest frame is always kept),
- * with a keyframe every `keyframeMs` of report time. `onDrop(n)` reports frames dropped to stay bounded.
+ * The JSON texts that carry frame `f`: itself, or, for a stats frame longer than `cut` characters, its
+ * stats objects dealt round-robin into parts of about `cut` each, every part but the last marked `more`
+ * (sdk/PROTOCOL.md "Parts"). Throws if `f` cannot be serialised.
+ */
+export function frameTexts(f: ChannelFrame, cut = 1 << 16): string[] {
+  const all = JSON.stringify(f)
+  const k = Math.ceil(all.length / cut)
+  const parts: StatsFrame['d'][] = []
+  if (k > 1 && f.t == 'stats')
+    Object.keys(f.d).map((id, i) => ((parts[i % k] ??= {})[id] = f.d[id] as StatsPatch))
+  return parts[1] ? parts.map((d, i) => JSON.stringify({ ...f, d, more: parts[i + 1] && 1 })) : [all]
+}
+
+/**
+ * Creates an empty outbox holding the last 2 minutes of frames, or more while they fit in 1 MiB of frame
+ * JSON, and never more than `maxBytes` (the newest frame is always kept), with a keyframe every
+ * `keyframeMs` of report time. `onDrop(n)` reports frames dropped to stay bounded.
  */
 export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (count: number) => void): Outbox {
   const channels = new Map<string, Channel>()
   let queue: Queued[] = []
   let bytes = 0
 
-  const channel = (pc: string): Channel => {
-    let c = channels.get(pc)
-    if (!c) {
-      c = { seq: 0, keyTs: 0, baseTs: 0, done: 0, stored: 0, sent: 0 }
-      channels.set(pc, c)
-    }
-    return c
-  }
+  const channel = (pc: string): Channel =>
+    channels.get(pc) ?? (channels.set(pc, { last: 0, done: 0, stored: 0, sent: 0 }).get(pc) as Channel)
 
   // The seq is committed only once the frame serialised: app data that JSON.stringify rejects (cycles,
   // BigInt) throws here and must not leave a hole the collector would refuse as a gap.
-  const push = (f: ChannelFrame, c: Channel): void => {
-    const text = JSON.stringify(f)
-    c.seq = f.seq
+  // `f.seq` is a placeholder: the channel's next seq is set here.
+  const push = (f: ChannelFrame): void => {
+    const c = channel(f.pc)
+    f.seq = c.last + 1
+    const texts = frameTexts(f)
+    let n = texts.join().length
+    c.last++
     // An event's data belongs to the app, which may change it later: keep the copy that was sent.
-    queue.push({
-      pc: f.pc,
-      seq: f.seq,
-      n: text.length,
-      f: f.t == 'stats' ? f : (JSON.parse(text) as ChannelFrame),
-    })
-    bytes += text.length
+    queue.push({ n, f: f.t == 'stats' ? f : (JSON.parse(texts[0] as string) as ChannelFrame) })
+    bytes += n
     if (box.sink) {
       c.sent = f.seq
-      box.sink(text)
+      box.sink(texts)
     }
-    let n = 0
-    for (; bytes > maxBytes && queue.length > 1; n++) retire(queue.shift() as Queued)
+    // Sized in time within a byte ceiling: once the queue holds 1 MiB, frames over 2 minutes older than
+    // this one go; at `maxBytes`, any oldest frame (sdk/PROTOCOL.md "Acknowledgement and resume").
+    n = 0
+    for (; queue[1] && (bytes > maxBytes || (bytes > 1 << 20 && queue[0]!.f.ts < f.ts - 12e4)); n++)
+      retire(queue.shift() as Queued)
     if (n) onDrop(n)
   }
 
   // A frame leaves the queue (acked or dropped): stats fold into the base.
   const retire = (q: Queued): void => {
-    const c = channel(q.pc)
-    bytes -= q.n
-    c.done = q.seq
     const f = q.f
-    if (f.t === 'stats') {
+    const c = channel(f.pc)
+    bytes -= q.n
+    c.done = f.seq
+    if (f.t == 'stats') {
       c.base = applyDelta(c.base ?? new Map<string, StatsObject>(), f)
       c.baseTs = f.ts
     } else if (!c.base) c.baseTs = f.ts
@@ -125,21 +138,15 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
 
     stats(pc, state, ts) {
       const c = channel(pc)
-      const key = !c.prev || ts - c.keyTs >= keyframeMs
+      const key = !c.prev || ts - c.keyTs! >= keyframeMs
       const e = encodeDelta(key ? undefined : c.prev, state)
       if (key) c.keyTs = ts
       c.prev = state
       // Absent optional fields are left undefined: JSON.stringify omits them.
-      push(
-        { t: 'stats', pc, seq: c.seq + 1, ts, key: key || undefined, d: e.d, rm: e.rm[0] ? e.rm : undefined },
-        c,
-      )
+      push({ t: 'stats', pc, seq: 0, ts, key: key || undefined, d: e.d, rm: e.rm[0] ? e.rm : undefined })
     },
 
-    event(pc, name, data, ts) {
-      const c = channel(pc)
-      push({ t: 'event', pc, seq: c.seq + 1, ts, name, data }, c)
-    },
+    event: (pc, name, data, ts = Date.now()) => push({ t: 'event', pc, seq: 0, ts, name, data }),
 
     end(pc) {
       channel(pc).ended = true
@@ -148,7 +155,7 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
     ack(seqs) {
       for (const [pc, c] of channels) c.stored = Math.max(c.stored, seqs[pc] ?? 0)
       queue = queue.filter((q) => {
-        if (q.seq > channel(q.pc).stored) return true
+        if (q.f.seq > channel(q.f.pc).stored) return true
         retire(q)
         return false
       })
@@ -162,9 +169,9 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
         // ours discarded as duplicates.
         if (s > c.done && s > c.sent) {
           const shift = s - c.done
-          c.seq += shift
+          c.last += shift
           c.done = c.stored = c.sent = s
-          for (const q of queue) if (q.pc === pc) q.f.seq = q.seq += shift
+          for (const q of queue) if (q.f.pc == pc) q.f.seq += shift
         }
       }
       box.ack(stored)
@@ -173,25 +180,25 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
       for (const [pc, c] of channels) {
         const s = c.stored
         // Nothing to prime: no stats yet and no gap, or a finished channel with every frame accounted for.
-        if ((!c.base && c.done <= s) || (c.ended && c.done >= c.seq)) continue
+        if ((!c.base && c.done <= s) || (c.ended && c.done >= c.last)) continue
         const f: StatsFrame = {
           t: 'stats',
           pc,
           seq: c.done,
-          ts: c.baseTs,
+          ts: c.baseTs!,
           key: true,
           d: Object.fromEntries(c.base ?? []),
           gap: c.done > s + 1 ? c.done - s - 1 : undefined,
         }
-        const text = JSON.stringify(f)
-        out.push(text)
-        n += text.length
+        const texts = frameTexts(f)
+        out.push(...texts)
+        n += texts.join().length
       }
-      for (const q of queue) {
-        if ((n += q.n) > max && out.length) break
-        out.push(JSON.stringify(q.f))
-        const c = channel(q.pc)
-        if (q.seq > c.sent) c.sent = q.seq
+      for (const { n: m, f } of queue) {
+        if ((n += m) > max && out.length) break
+        out.push(...frameTexts(f))
+        const c = channel(f.pc)
+        if (f.seq > c.sent) c.sent = f.seq
       }
       return out
     },

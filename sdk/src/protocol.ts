@@ -51,6 +51,11 @@ export interface StatsFrame {
   rm?: string[]
   /** Frames of this pc the SDK had to drop before this one (buffer overflow); counted, never silent. */
   gap?: number
+  /**
+   * A part of a frame sent in parts (sdk/PROTOCOL.md "Parts"): more parts of this `seq` follow, the last
+   * without `more`; the collector joins their `d` and handles the last part's envelope as one frame.
+   */
+  more?: 1
 }
 
 export interface EventFrame {

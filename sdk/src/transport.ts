@@ -12,7 +12,7 @@ interface Socket {
   close(code?: number, reason?: string): void
   onopen: (() => void) | null
   onmessage: ((ev: { data: unknown }) => void) | null
-  onclose: ((ev: { code: number; reason?: string }) => void) | null
+  onclose: ((ev: { code: number; reason: string }) => void) | null
   onerror: (() => void) | null
 }
 
@@ -23,7 +23,8 @@ export interface TransportOptions {
   hello: () => Promise<string>
   outbox: Outbox
   WebSocketImpl: WebSocketCtor | undefined
-  report: (code: string, message: string) => void
+  /** Reports a failure; `message` is made a string (an Error as its `name: message`). */
+  report: (code: string, message: unknown) => void
 }
 
 export interface Transport {
@@ -33,10 +34,10 @@ export interface Transport {
   beacon(): void
 }
 
-/** Full-jitter exponential backoff: a uniformly random delay in [0, min(maxMs, baseMs·2^attempt)) ms. */
-export function backoff(attempt: number, random = Math.random, baseMs = 500, maxMs = 30_000): number {
-  return random() * Math.min(maxMs, baseMs * 2 ** attempt)
-}
+/** Full-jitter exponential backoff: a uniformly random delay in [0, min(30000, 500·2^attempt)) ms. */
+export const backoff = (attempt: number, random = Math.random): number =>
+  // 500 ms doubling per attempt, capped at 30 s.
+  random() * Math.min(30_000, 500 * 2 ** attempt)
 
 // Close codes that say retrying cannot help (DESIGN.md invariant 2; CloseCode in protocol.ts).
 const FINAL: Record<number, string> = {
@@ -69,6 +70,7 @@ export function createTransport(o: TransportOptions): Transport {
   // WebSockets that failed before any opened. Once one opened, WebSockets work from here: a later failure
   // is an outage to wait out, not a network that blocks them, so there is no fallback after that.
   let unopened = 0
+  // HTTP batches instead of WebSockets: set once and for good (no socket is opened after it).
   let http = !WS
   let stopped = false
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -103,7 +105,7 @@ export function createTransport(o: TransportOptions): Transport {
 
   // Liveness: browsers expose no ping, so a socket that stays silent while we wait is replaced.
   const watchdog = setInterval(() => {
-    if (ws && (!welcomed || outbox.size) && Date.now() - heard > 20_000) lost(ws, 'no answer')
+    if (ws && (!welcomed || outbox.size) && Date.now() - heard > 20_000) lost(ws, 'silent')
   }, 5000)
 
   function pump(): void {
@@ -118,22 +120,24 @@ export function createTransport(o: TransportOptions): Transport {
 
   function detach(): void {
     // onerror stays set: the `ws` package emits 'error' on an aborted handshake and throws without a listener.
-    if (ws) ws.onclose = ws.onmessage = null
     // 1000 is always a valid code, so close() cannot throw (WHATWG WebSockets, close() steps).
-    ws?.close(1000)
+    if (ws) {
+      ws.onclose = ws.onmessage = null
+      ws.close(1000)
+    }
     ws = outbox.sink = undefined
     backlog = []
     clearTimeout(pacer)
   }
 
   function lost(s: Socket, why: string, code = 1006): void {
-    if (s !== ws) return
+    if (s != ws) return
     detach()
     const final = FINAL[code]
     const msg = `close ${code} ${why}`
     if (final) return stop(final, msg)
     if (welcomed) onError('disconnected', msg)
-    else if (unopened > 2 && !http && g.fetch) {
+    else if (unopened > 2 && g.fetch) {
       http = true
       onError('http_fallback', msg)
     }
@@ -149,18 +153,18 @@ export function createTransport(o: TransportOptions): Transport {
       ws = new WS(wsUrl)
     } catch (err) {
       // e.g. SecurityError: a ws:// URL from an https:// page.
-      onError('connect_failed', String(err))
+      onError('connect_failed', err)
       return next()
     }
     const s = ws
     s.onerror = () => {}
-    s.onclose = (ev) => lost(s, ev.reason ?? '', ev.code)
+    s.onclose = (ev) => lost(s, ev.reason, ev.code)
     s.onopen = () => {
       unopened = -Infinity
       getHello().then(
-        (text) => s === ws && s.send(text),
+        (text) => s == ws && s.send(text),
         (err: unknown) => {
-          onError('token_failed', String(err))
+          onError('token_failed', err)
           lost(s, '')
         },
       )
@@ -173,21 +177,21 @@ export function createTransport(o: TransportOptions): Transport {
       } catch {
         return
       }
-      if (f.t === 'welcome') {
+      if (f.t == 'welcome') {
         welcomed = true
-        http = false
         attempt = 0
-        rate = Math.ceil(f.limits.maxFramesPerSecond * 0.8)
+        // `used < rate` lets ceil(rate) frames through per window.
+        rate = f.limits.maxFramesPerSecond * 0.8
         outbox.skip = RegExp(f.omit || '$^')
         backlog = outbox.resume(f.resume)
-        // A frame joining an empty backlog goes at once; otherwise the pacer's timer is pending.
-        outbox.sink = (t) => backlog.push(t) < 2 && pump()
+        // Frames joining an empty backlog go at once; otherwise the pacer's timer is pending.
+        outbox.sink = (t) => backlog.push(...t) == t.length && pump()
         pump()
-      } else if (f.t === 'ack') outbox.ack(f.seq)
-      else if (f.t === 'error') {
+      } else if (f.t == 'ack') outbox.ack(f.seq)
+      else if (f.t == 'error') {
         onError(f.code, f.message)
-        // The collector lost our sequence (a refused frame): a new connection re-primes and resends.
-        if (f.code === 'seq_gap' || f.code === 'seq_regression') lost(s, f.message, 1000)
+        // The collector lost our sequence (seq_gap, seq_regression: a refused frame): a new connection re-primes and resends.
+        if (/^seq_/.test(f.code)) lost(s, f.message, 1000)
       }
       check()
     }
@@ -201,8 +205,9 @@ export function createTransport(o: TransportOptions): Transport {
         const res = await g.fetch(httpUrl, { method: 'POST', body: body(outbox.resume({}, 1 << 17)) })
         // 401 and 403 mean what close codes 4001 and 4003 mean on the WebSocket.
         const final = FINAL[res.status + 3600]
-        if (final) return stop(final, `HTTP ${res.status}`)
-        if (!res.ok) throw new Error(`HTTP ${res.status}`)
+        const status = `HTTP ${res.status}`
+        if (final) return stop(final, status)
+        if (!res.ok) throw Error(status)
         const r = (await res.json()) as {
           seq: Record<string, number>
           errors: { code: string; message: string }[]
@@ -212,7 +217,7 @@ export function createTransport(o: TransportOptions): Transport {
         attempt = 0
         check()
       } catch (err) {
-        onError('http_failed', String(err))
+        onError('http_failed', err)
         return next(backoff(attempt++))
       }
     }
@@ -220,8 +225,8 @@ export function createTransport(o: TransportOptions): Transport {
   }
 
   function beacon(): void {
-    const send = g.navigator?.sendBeacon?.bind(g.navigator)
-    if (send && hello && outbox.size && !stopped) send(httpUrl, body(outbox.resume({}, 60_000)))
+    // An optional call evaluates its arguments only when sendBeacon exists, and keeps `this`.
+    if (hello && outbox.size && !stopped) g.navigator?.sendBeacon?.(httpUrl, body(outbox.resume({}, 60_000)))
   }
 
   if (http) next(0)
@@ -231,7 +236,6 @@ export function createTransport(o: TransportOptions): Transport {
     beacon,
     close: (timeoutMs) =>
       new Promise<void>((resolve) => {
-        const t = setTimeout(() => settle?.(), timeoutMs)
         settle = () => {
           settle = undefined
           beacon()
@@ -242,6 +246,7 @@ export function createTransport(o: TransportOptions): Transport {
           detach()
           resolve()
         }
+        const t = setTimeout(settle, timeoutMs)
         // Between connections, try again now rather than after the backoff: there is little time left.
         if (stopped) settle()
         else if (!ws) next(0)

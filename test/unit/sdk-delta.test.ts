@@ -21,7 +21,7 @@ describe('delta encoding on real reports', () => {
     it(`round-trips every report of ${name} through JSON and applyDelta`, () => {
       const sent: string[] = []
       const box = createOutbox(Infinity, Infinity, () => {})
-      box.sink = (t) => sent.push(t)
+      box.sink = (t) => sent.push(...t)
       const states: StatsState[] = []
       for (const r of reports) {
         const state = stateOf(r)
@@ -94,7 +94,7 @@ describe('readReport', () => {
 
   it("leaves out the fields the collector's default omit names, and only those", () => {
     const r = receiver[3] ?? []
-    const [lean] = readReport(asReport(r), undefined, OMIT)
+    const [lean] = readReport(asReport(r), OMIT)
     const [full] = readReport(asReport(r))
     const fields = (st: StatsState) => new Set([...st.values()].flatMap((o) => Object.keys(o)))
     const dropped = [...fields(full)].filter((k) => !fields(lean).has(k))
@@ -122,7 +122,7 @@ describe('readReport', () => {
       let prev: StatsState | undefined
       let n = 0
       for (const r of receiver) {
-        const [state] = readReport(asReport(r), undefined, full ? undefined : OMIT)
+        const [state] = readReport(asReport(r), full ? undefined : OMIT)
         if (prev) n += JSON.stringify(encodeDelta(prev, state).d).length
         prev = state
       }

@@ -206,7 +206,31 @@ describe('createMonitor', () => {
     await tick(100)
     await closeAll(monitor)
     expect(ids).toEqual(['pc1', 'pc2', 'pc13', 'screenshare', 'screenshare4'])
-    expect(events('_').map((e) => [e.name, e.data])).toEqual([['custom.joined', { room: 'r1' }]])
+    // close() says bye last: the collector's analyzer finalises the session without waiting for it to idle.
+    expect(events('_').map((e) => [e.name, e.data])).toEqual([
+      ['custom.joined', { room: 'r1' }],
+      ['bye', undefined],
+    ])
+  })
+
+  it('says bye when the page goes away (pagehide), and records visibility changes as they are', async () => {
+    // The window and document as EventTargets (Node has neither); sendBeacon is absent, so frames go by socket.
+    const win = new EventTarget()
+    const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' })
+    vi.stubGlobal('addEventListener', win.addEventListener.bind(win))
+    vi.stubGlobal('removeEventListener', win.removeEventListener.bind(win))
+    vi.stubGlobal('document', doc)
+    const monitor = createMonitor(options())
+    await tick(100)
+    doc.visibilityState = 'hidden'
+    doc.dispatchEvent(new Event('visibilitychange'))
+    win.dispatchEvent(new Event('pagehide'))
+    await tick(100)
+    expect(events('_').map((e) => [e.name, e.data])).toEqual([
+      ['visibilitychange', { state: 'hidden' }],
+      ['bye', { state: 'hidden' }],
+    ])
+    await closeAll(monitor)
   })
 
   it('wraps RTCPeerConnection once for every monitor, keeping instanceof and static methods', async () => {

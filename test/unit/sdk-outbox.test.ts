@@ -116,7 +116,7 @@ describe('createOutbox', () => {
   it('resends an event as it was first sent, whatever the app does to its data afterwards', () => {
     const box = createOutbox(Infinity, Infinity, () => {})
     const sent: string[] = []
-    box.sink = (t) => sent.push(t)
+    box.sink = (t) => sent.push(...t)
     const data: Record<string, unknown> = { step: 1 }
     box.event('_', 'custom.step', data, 1)
     data.step = 2

@@ -27,7 +27,7 @@ function setup(maxBytes = Infinity, hello: HelloFrame = HELLO) {
     hello: () => Promise.resolve(JSON.stringify(hello)),
     outbox: box,
     WebSocketImpl: server.WebSocket,
-    report: (code, message) => errors.push({ code, message }),
+    report: (code, message) => errors.push({ code, message: String(message) }),
   })
   let i = 0
   let last: StatsState = new Map()
