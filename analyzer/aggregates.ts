@@ -17,6 +17,8 @@ export interface Aggregates {
   ramp_up_s: number | null
   /** Resolution or layer switches (frame-height changes), reported apart from the CV. */
   resolution_switches: number
+  /** Simulcast top-layer (SSRC) switches, reported apart from the CV. */
+  layer_switches: number
   target_bitrate: number | null
   fps_mean: number | null
   fps_cv: number | null
@@ -72,6 +74,7 @@ export function toAggregates(r: StreamAggregateRow): Aggregates {
     bitrate_sigma_kbps: round(r.bitrate_sigma_kbps, 1),
     ramp_up_s: r.ramp_up_s,
     resolution_switches: r.kind === 'video' ? r.resolution_switches : 0,
+    layer_switches: r.kind === 'video' ? r.layer_switches : 0,
     target_bitrate: round(r.target_bitrate, 0),
     fps_mean: round(r.fps_mean, 2),
     fps_cv: round(r.fps_cv),

@@ -165,23 +165,25 @@ SELECT
   seconds, active_seconds, start_ms, end_ms, duration_s,
   bitrate_mean, bitrate_q[1] AS bitrate_p5, bitrate_q[2] AS bitrate_p50, bitrate_q[3] AS bitrate_p90,
   bitrate_q[4] AS bitrate_p95,
-  -- Steady segments (SCORING.md §2): the active seconds split where the frame height changes (a
-  -- resolution or layer switch); each drops its ramp-up (seconds before the first at 50% of its mean)
+  -- Steady segments (SCORING.md §2): the active seconds split where the frame height (a resolution
+  -- switch) or the SSRC (a simulcast layer switch) changes; each drops its ramp-up (seconds before the first at 50% of its mean)
   -- and, after a switch, ${SWITCH_SETTLE_S} s of settling. Per segment (n, Σx, Σx², seconds dropped); the
   -- outer query pools segments with ${STEADY_MIN_S}+ seconds. Nested one-element arrayMaps bind each
   -- intermediate once (an alias would be expanded, and analysed, at every use).
-  arrayFilter(i -> i = 1 OR (hs[i] != hs[i - 1] AND hs[i] > 0 AND hs[i - 1] > 0), arrayEnumerate(hs)) AS seg_starts,
+  arrayFilter(i -> i = 1 OR (hs[i] != hs[i - 1] AND hs[i] > 0 AND hs[i - 1] > 0) OR ls[i] != ls[i - 1], arrayEnumerate(hs)) AS seg_starts,
   -- Each segment's last second, by the same test one second on. Derived from seg_starts instead (pop the
   -- first, push the last), ClickHouse 26 failed with SIZES_OF_ARRAYS_DONT_MATCH on a real Chrome 86 dump
   -- (test/fixtures/dumps, analyzer-dumps.test.ts).
-  arrayFilter(i -> i = length(hs) OR (hs[i + 1] != hs[i] AND hs[i + 1] > 0 AND hs[i] > 0), arrayEnumerate(hs)) AS seg_ends,
+  arrayFilter(i -> i = length(hs) OR (hs[i + 1] != hs[i] AND hs[i + 1] > 0 AND hs[i] > 0) OR ls[i + 1] != ls[i], arrayEnumerate(hs)) AS seg_ends,
   arrayMap((st, en) -> arrayMap(seg -> arrayMap(k -> arrayMap(steady -> (length(steady), arraySum(steady),
         arraySum(arrayMap(y -> y * y, steady)), k),
       [arraySlice(seg, k + 1)])[1],
       [greatest(if(st = 1, 0, ${SWITCH_SETTLE_S}), arrayFirstIndex(x -> x >= 0.5 * arrayAvg(seg), seg) - 1)])[1],
     [arraySlice(br, st, en - st + 1)])[1],
     seg_starts, seg_ends) AS seg_stats,
-  toUInt32(greatest(0, toInt64(length(seg_starts)) - 1)) AS resolution_switches,
+  toUInt32(arrayCount(i -> i > 1 AND hs[i] != hs[i - 1] AND hs[i] > 0 AND hs[i - 1] > 0, arrayEnumerate(hs))) AS resolution_switches,
+  -- Simulcast (collector/simulcast.ts): the row's SSRC is the top active layer's; a change is a layer switch.
+  toUInt32(arrayCount(i -> i > 1 AND ls[i] != ls[i - 1], arrayEnumerate(ls))) AS layer_switches,
   target_bitrate, fps_mean, if(fps_mean > 0, fps_sd / fps_mean, NULL) AS fps_cv,
   width, height, max_height, first_active_ms, last_active_ms,
   -- detect-freezes.ts: stalled seconds (no frame shown between the first and last active second) are
@@ -210,15 +212,16 @@ FROM
   SELECT
     session_id, peer_id, pc_id, stream_id,
     toString(any(stream_seconds.direction)) AS direction, toString(any(stream_seconds.kind)) AS kind,
-    any(ssrc) AS ssrc, argMaxIf(stream_seconds.codec, ts, stream_seconds.codec != '') AS codec,
+    -- A simulcast source's SSRC is its top active layer's (collector/simulcast.ts): the layer it sent most.
+    if(countIf(active = 1) > 0, topKIf(1)(ssrc, active = 1)[1], any(ssrc)) AS ssrc, argMaxIf(stream_seconds.codec, ts, stream_seconds.codec != '') AS codec,
     count() AS seconds, countIf(active = 1) AS active_seconds,
     toUnixTimestamp64Milli(min(ts)) AS start_ms, toUnixTimestamp64Milli(max(ts)) AS end_ms,
     sum(interval_ms) / 1000 AS duration_s,
     avgIf(bitrate_bps, active = 1) AS bitrate_mean,
     quantilesExactIf(0.05, 0.5, 0.9, 0.95)(bitrate_bps, active = 1) AS bitrate_q,
-    arraySort(groupArrayIf((ts, assumeNotNull(bitrate_bps), stream_seconds.height),
+    arraySort(groupArrayIf((ts, assumeNotNull(bitrate_bps), stream_seconds.height, stream_seconds.ssrc),
       active = 1 AND bitrate_bps IS NOT NULL)) AS brh,
-    arrayMap(x -> x.2, brh) AS br, arrayMap(x -> x.3, brh) AS hs,
+    arrayMap(x -> x.2, brh) AS br, arrayMap(x -> x.3, brh) AS hs, arrayMap(x -> x.4, brh) AS ls,
     avgIf(target_bitrate_bps, active = 1) AS target_bitrate,
     avgIf(fps, active = 1) AS fps_mean, stddevPopIf(fps, active = 1) AS fps_sd,
     quantileExactIf(0.5)(stream_seconds.width, active = 1 AND stream_seconds.width > 0) AS width,
@@ -297,6 +300,8 @@ export interface StreamAggregateRow {
   ramp_up_s: number | null
   /** Frame-height changes between active seconds (resolution or layer switches). */
   resolution_switches: number
+  /** Outbound video: SSRC changes between active seconds (a simulcast source's top layer switched). */
+  layer_switches: number
   target_bitrate: number | null
   fps_mean: number | null
   fps_cv: number | null
