@@ -2,7 +2,7 @@
 // source, in analyzer/SCORING.md). Pure: plain numbers in, plain numbers out, no I/O.
 
 /** Bumped whenever a formula or constant below changes, so stored scores say which rules made them. */
-export const SCORE_VERSION = 5
+export const SCORE_VERSION = 6
 
 const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v))
 /** 0 at `from`, 1 at `to` (either direction), linear between, clamped. */

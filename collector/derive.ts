@@ -167,6 +167,18 @@ function remoteRtt(p: Pair | undefined): number | undefined {
   return avg
 }
 
+/**
+ * Outbound loss without fractionLost (Chrome 86, test/fixtures/dumps, has only packetsLost on remote-inbound-rtp): the
+ * far end's newly reported lost packets over them plus the packets sent in the same poll interval. A
+ * poll without a new receiver report adds no loss; undefined on a reset or when nothing was sent.
+ */
+function lostShare(remote: Pair, p: Pair): number | undefined {
+  const lost = delta(remote.cur, remote.prev, 'packetsLost')
+  const sent = delta(p.cur, p.prev, 'packetsSent')
+  if (lost === undefined || sent === undefined || lost + sent === 0) return undefined
+  return lost / (lost + sent)
+}
+
 function outbound(
   state: StatsState,
   snap: Snapshot | undefined,
@@ -220,7 +232,7 @@ function outbound(
     // Outbound loss is what the far end reported in RTCP RR (remote-inbound-rtp, webrtc-stats §7.10):
     // fractionLost is the receiver's own loss over its last report interval (RFC 3550 §6.4.1).
     packets_lost: remote ? round(delta(remote.cur, remote.prev, 'packetsLost'), 0) : null,
-    loss_ratio: remote ? round(num(remote.cur, 'fractionLost'), 4) : null,
+    loss_ratio: remote ? round(num(remote.cur, 'fractionLost') ?? lostShare(remote, p), 4) : null,
     jitter_ms: round(
       mapDef(num(remote?.cur, 'jitter'), (v) => v * 1000),
       2,
