@@ -1,6 +1,7 @@
 // Per-stream aggregates as the API, the CLI and the stored `stream_scores` rows present them (DESIGN.md
 // "Metrics and scores"), from the rows queries.ts computes in SQL. Pure.
 import type { StreamAggregateRow } from './queries.ts'
+import { LOW_CODEC_RATE_BPS, PERSIST_HITS, STORM_KEYFRAMES } from './thresholds.ts'
 
 /** What the API and the CLI show for one stream: DESIGN.md's per-stream aggregates, rounded. */
 export interface Aggregates {
@@ -107,8 +108,7 @@ export function toAggregates(r: StreamAggregateRow): Aggregates {
   }
 }
 
-/** Below this codec rate Opus's Ie alone can push the MOS under 3.5: such audio has all its seconds read. */
-export const LOW_CODEC_RATE_BPS = 10_000
+export { LOW_CODEC_RATE_BPS }
 
 /** Which streams' per-second series the detectors need (a superset of every detector's trigger). */
 export function needsSeries(r: StreamAggregateRow): boolean {
@@ -120,7 +120,7 @@ export function needsSeries(r: StreamAggregateRow): boolean {
     return true
   }
   if (r.kind === 'video' && r.direction === 'inbound' && (r.n_freeze > 0 || r.stalled_s > 0)) return true
-  if (r.kind === 'video' && r.direction === 'outbound' && r.limited_seconds >= 3) return true
-  if (r.kind === 'video' && r.keyframes >= 5) return true
+  if (r.kind === 'video' && r.direction === 'outbound' && r.limited_seconds >= PERSIST_HITS) return true
+  if (r.kind === 'video' && r.keyframes >= STORM_KEYFRAMES) return true
   return r.direction === 'inbound' && r.p_silent === 1
 }
