@@ -1,6 +1,7 @@
 // Per-stream aggregates as the API, the CLI and the stored `stream_scores` rows present them (DESIGN.md
 // "Metrics and scores"), from the rows queries.ts computes in SQL. Pure.
 import type { StreamAggregateRow } from './queries.ts'
+import { LOW_CODEC_RATE_BPS, PERSIST_HITS, STORM_KEYFRAMES } from './thresholds.ts'
 
 /** What the API and the CLI show for one stream: DESIGN.md's per-stream aggregates, rounded. */
 export interface Aggregates {
@@ -17,6 +18,8 @@ export interface Aggregates {
   ramp_up_s: number | null
   /** Resolution or layer switches (frame-height changes), reported apart from the CV. */
   resolution_switches: number
+  /** Simulcast top-layer (SSRC) switches, reported apart from the CV. */
+  layer_switches: number
   target_bitrate: number | null
   fps_mean: number | null
   fps_cv: number | null
@@ -72,6 +75,7 @@ export function toAggregates(r: StreamAggregateRow): Aggregates {
     bitrate_sigma_kbps: round(r.bitrate_sigma_kbps, 1),
     ramp_up_s: r.ramp_up_s,
     resolution_switches: r.kind === 'video' ? r.resolution_switches : 0,
+    layer_switches: r.kind === 'video' ? r.layer_switches : 0,
     target_bitrate: round(r.target_bitrate, 0),
     fps_mean: round(r.fps_mean, 2),
     fps_cv: round(r.fps_cv),
@@ -104,8 +108,7 @@ export function toAggregates(r: StreamAggregateRow): Aggregates {
   }
 }
 
-/** Below this codec rate Opus's Ie alone can push the MOS under 3.5: such audio has all its seconds read. */
-export const LOW_CODEC_RATE_BPS = 10_000
+export { LOW_CODEC_RATE_BPS }
 
 /** Which streams' per-second series the detectors need (a superset of every detector's trigger). */
 export function needsSeries(r: StreamAggregateRow): boolean {
@@ -117,7 +120,7 @@ export function needsSeries(r: StreamAggregateRow): boolean {
     return true
   }
   if (r.kind === 'video' && r.direction === 'inbound' && (r.n_freeze > 0 || r.stalled_s > 0)) return true
-  if (r.kind === 'video' && r.direction === 'outbound' && r.limited_seconds >= 3) return true
-  if (r.kind === 'video' && r.keyframes >= 5) return true
+  if (r.kind === 'video' && r.direction === 'outbound' && r.limited_seconds >= PERSIST_HITS) return true
+  if (r.kind === 'video' && r.keyframes >= STORM_KEYFRAMES) return true
   return r.direction === 'inbound' && r.p_silent === 1
 }

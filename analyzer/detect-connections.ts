@@ -2,6 +2,7 @@
 // streams) and ICE disconnections and failures (connection-state events). Pure.
 import { SECOND, issue, persistentEpisodes, r1, runs, spanOf, stats } from './episodes.ts'
 import type { Issue, StateEvent, StreamSeries, TransportSecond, TransportSeries } from './episodes.ts'
+import { CRITICAL_RTT_MS, HIGH_RTT_MS, NO_MEDIA_S } from './thresholds.ts'
 
 /** Connection-level issues of one pc: RTT, relay use (transport rows) and inbound silence (streams). */
 export function pcIssues(
@@ -12,13 +13,13 @@ export function pcIssues(
   const out: Issue[] = []
   if (tr) {
     const rows = tr.rows
-    for (const e of persistentEpisodes(rows, (r) => (r.rtt_ms ?? 0) > 400)) {
+    for (const e of persistentEpisodes(rows, (r) => (r.rtt_ms ?? 0) > HIGH_RTT_MS)) {
       const v = stats(e.hits.map((i) => (rows[i] as TransportSecond).rtt_ms as number))
       out.push(
         issue(
           pc,
           'high_rtt',
-          v.mean >= 1000 ? 'critical' : 'warning',
+          v.mean >= CRITICAL_RTT_MS ? 'critical' : 'warning',
           (rows[e.from] as TransportSecond).t,
           (rows[e.to] as TransportSecond).t,
           {
@@ -26,7 +27,7 @@ export function pcIssues(
             mean_rtt_ms: r1(v.mean),
             max_rtt_ms: r1(v.max),
           },
-          `RTT above 400 ms in ${e.hits.length} s (mean ${Math.round(v.mean)} ms, max ${Math.round(v.max)} ms)`,
+          `RTT above ${HIGH_RTT_MS} ms in ${e.hits.length} s (mean ${Math.round(v.mean)} ms, max ${Math.round(v.max)} ms)`,
         ),
       )
     }
@@ -68,7 +69,7 @@ export function pcIssues(
       .sort((a, b) => a - b)
       .map((k) => ({ t: k * SECOND, silent: true }))
     for (const e of runs(seconds, (r) => r.silent, SECOND)) {
-      if (e.hits.length < 5) continue
+      if (e.hits.length < NO_MEDIA_S) continue
       out.push(
         issue(
           pc,

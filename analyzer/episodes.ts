@@ -1,5 +1,6 @@
 // What the detectors share: the issue vocabulary, the per-second rows they read, and the episode rules
 // (DESIGN.md "Issues": a condition must persist, 3 of 5 seconds, before it is an issue). Pure.
+import { PERSIST_HITS, PERSIST_SECONDS } from './thresholds.ts'
 
 export const ISSUE_TYPES = [
   'high_rtt',
@@ -146,8 +147,8 @@ export interface DetectOptions {
 }
 
 // Persistence rule of DESIGN.md: a condition must hold in 3 of 5 consecutive seconds.
-const K = 3
-const N = 5
+const K = PERSIST_HITS
+const N = PERSIST_SECONDS
 export const SECOND = 1000
 
 export interface Episode {

@@ -3,9 +3,18 @@
 // is a bound parameter. Tables are read with FINAL: a frame resent after a reconnect counts once.
 import type { Store } from '../store/index.ts'
 import type { StateEvent, StreamSecond, TransportSecond } from './issues.ts'
-import { targetBitrateSql } from './score.ts'
+import { oneWayDelaySql, targetBitrateSql } from './score.ts'
 import {
   AVAILABLE_HEADROOM,
+  HIGH_JITTER_MS,
+  HIGH_RTT_MS,
+  LOSS,
+  MOS_RISK_DELAY_MS,
+  MOS_RISK_LOSS,
+  NO_MEDIA_S,
+  PERSIST_HITS,
+  PERSIST_SECONDS,
+  STORM_KEYFRAMES,
   LIMIT_LOSS,
   LIMIT_RTT_GROWTH_MS,
   LIMIT_RESTART_MS,
@@ -37,12 +46,12 @@ const params = (s: Scope, extra: Record<string, unknown> = {}): Record<string, u
 })
 
 /**
- * SQL for "some `k` of the sorted epoch-ms array `f` lie within 4.5 s": the detectors' persistence rule
- * (3 of 5 consecutive seconds, issues.ts), evaluated in SQL so that only streams where a detector can
- * fire have their per-second rows read. Built from constants only.
+ * SQL for "some `k` of the sorted epoch-ms array `f` lie within k − 0.5 s of `n` seconds": the
+ * detectors' persistence rule (3 of 5 consecutive seconds, episodes.ts persistentEpisodes), evaluated in
+ * SQL so that only streams where a detector can fire have their per-second rows read. Constants only.
  */
-const persists = (f: string, k: number): string =>
-  `arrayExists(d -> d <= 4500, arrayMap((a, b) -> b - a, arraySlice(${f}, 1, greatest(length(${f}) - ${k - 1}, 0)), arraySlice(${f}, ${k})))`
+const persists = (f: string, k = PERSIST_HITS, n = PERSIST_SECONDS): string =>
+  `arrayExists(d -> d <= ${(n - 0.5) * 1000}, arrayMap((a, b) -> b - a, arraySlice(${f}, 1, greatest(length(${f}) - ${k - 1}, 0)), arraySlice(${f}, ${k})))`
 const flagged = (cond: string): string => `arraySort(groupArrayIf(toUnixTimestamp64Milli(ts), ${cond}))`
 
 // A second limited by bandwidth or CPU: the interval's share (webrtc-stats qualityLimitationDurations)
@@ -86,10 +95,14 @@ const IN_VIDEO = `stream_seconds.direction = 'inbound' AND stream_seconds.kind =
 const FREEZE_SECOND = `(stream_seconds.freeze_count > 0 OR stream_seconds.frozen_share > 0
   OR stream_seconds.pause_count > 0 OR stream_seconds.paused_share > 0 OR stream_seconds.active = 0
   OR ifNull(stream_seconds.fps, ${STALL_FPS}) < ${STALL_FPS})`
-const FLAGGED = `(stream_seconds.loss_ratio > 0.01 OR stream_seconds.jitter_ms > 30 OR stream_seconds.active = 0
+// detect-streams.ts lowMosIssues: an audio second whose MOS can fall below LOW_MOS (thresholds.ts), with
+// the E-model's own delay (score.ts; the jitter buffer is the receiver's, else estimated from jitter).
+const MOS_RISK = `(greatest(ifNull(stream_seconds.loss_ratio, 0), ifNull(stream_seconds.concealment_ratio, 0)) > ${MOS_RISK_LOSS}
+  OR stream_seconds.jitter_ms > ${HIGH_JITTER_MS}
+  OR ${oneWayDelaySql("if(stream_seconds.direction = 'inbound', stream_seconds.jb_delay_ms, NULL)", 'stream_seconds.jitter_ms', 'stream_seconds.rtt_ms')} > ${MOS_RISK_DELAY_MS})`
+const FLAGGED = `(stream_seconds.loss_ratio > ${LOSS} OR stream_seconds.jitter_ms > ${HIGH_JITTER_MS} OR stream_seconds.active = 0
   OR (${IN_VIDEO} AND ${FREEZE_SECOND}) OR stream_seconds.keyframes > 0
-  OR stream_seconds.concealment_ratio > 0.02
-  OR ifNull(stream_seconds.rtt_ms, 0) / 2 + ifNull(stream_seconds.jb_delay_ms, 0) > 150
+  OR (stream_seconds.kind = 'audio' AND ${MOS_RISK})
   OR greatest(${BW}, ${CPU}) >= 0.5 OR stream_seconds.source_fps = 0)`
 
 /** A per-second tuple of SECOND_TUPLE as the detectors' row. */
@@ -165,23 +178,25 @@ SELECT
   seconds, active_seconds, start_ms, end_ms, duration_s,
   bitrate_mean, bitrate_q[1] AS bitrate_p5, bitrate_q[2] AS bitrate_p50, bitrate_q[3] AS bitrate_p90,
   bitrate_q[4] AS bitrate_p95,
-  -- Steady segments (SCORING.md §2): the active seconds split where the frame height changes (a
-  -- resolution or layer switch); each drops its ramp-up (seconds before the first at 50% of its mean)
+  -- Steady segments (SCORING.md §2): the active seconds split where the frame height (a resolution
+  -- switch) or the SSRC (a simulcast layer switch) changes; each drops its ramp-up (seconds before the first at 50% of its mean)
   -- and, after a switch, ${SWITCH_SETTLE_S} s of settling. Per segment (n, Σx, Σx², seconds dropped); the
   -- outer query pools segments with ${STEADY_MIN_S}+ seconds. Nested one-element arrayMaps bind each
   -- intermediate once (an alias would be expanded, and analysed, at every use).
-  arrayFilter(i -> i = 1 OR (hs[i] != hs[i - 1] AND hs[i] > 0 AND hs[i - 1] > 0), arrayEnumerate(hs)) AS seg_starts,
+  arrayFilter(i -> i = 1 OR (hs[i] != hs[i - 1] AND hs[i] > 0 AND hs[i - 1] > 0) OR ls[i] != ls[i - 1], arrayEnumerate(hs)) AS seg_starts,
   -- Each segment's last second, by the same test one second on. Derived from seg_starts instead (pop the
   -- first, push the last), ClickHouse 26 failed with SIZES_OF_ARRAYS_DONT_MATCH on a real Chrome 86 dump
   -- (test/fixtures/dumps, analyzer-dumps.test.ts).
-  arrayFilter(i -> i = length(hs) OR (hs[i + 1] != hs[i] AND hs[i + 1] > 0 AND hs[i] > 0), arrayEnumerate(hs)) AS seg_ends,
+  arrayFilter(i -> i = length(hs) OR (hs[i + 1] != hs[i] AND hs[i + 1] > 0 AND hs[i] > 0) OR ls[i + 1] != ls[i], arrayEnumerate(hs)) AS seg_ends,
   arrayMap((st, en) -> arrayMap(seg -> arrayMap(k -> arrayMap(steady -> (length(steady), arraySum(steady),
         arraySum(arrayMap(y -> y * y, steady)), k),
       [arraySlice(seg, k + 1)])[1],
       [greatest(if(st = 1, 0, ${SWITCH_SETTLE_S}), arrayFirstIndex(x -> x >= 0.5 * arrayAvg(seg), seg) - 1)])[1],
     [arraySlice(br, st, en - st + 1)])[1],
     seg_starts, seg_ends) AS seg_stats,
-  toUInt32(greatest(0, toInt64(length(seg_starts)) - 1)) AS resolution_switches,
+  toUInt32(arrayCount(i -> i > 1 AND hs[i] != hs[i - 1] AND hs[i] > 0 AND hs[i - 1] > 0, arrayEnumerate(hs))) AS resolution_switches,
+  -- Simulcast (collector/simulcast.ts): the row's SSRC is the top active layer's; a change is a layer switch.
+  toUInt32(arrayCount(i -> i > 1 AND ls[i] != ls[i - 1], arrayEnumerate(ls))) AS layer_switches,
   target_bitrate, fps_mean, if(fps_mean > 0, fps_sd / fps_mean, NULL) AS fps_cv,
   width, height, max_height, first_active_ms, last_active_ms,
   -- detect-freezes.ts: stalled seconds (no frame shown between the first and last active second) are
@@ -197,28 +212,29 @@ SELECT
   arrayCount(x -> ${LIMITED}, limited) AS limited_seconds,
   source_fps, codec_rate_bps, silent, min_rtt_ms,
   nack_per_s, pli_per_s, keyframes, dropped_share, concealment,
-  ${persists('f_rtt', 3)} AS p_rtt, ${persists('f_jitter', 3)} AS p_jitter, ${persists('f_loss', 3)} AS p_loss,
-  ${persists('f_mos', 3)} AS p_mos_risk, ${persists('arrayMap(x -> x.1, inactive)', 5)} AS p_silent,
+  ${persists('f_rtt')} AS p_rtt, ${persists('f_jitter')} AS p_jitter, ${persists('f_loss')} AS p_loss,
+  ${persists('f_mos')} AS p_mos_risk, ${persists('arrayMap(x -> x.1, inactive)', NO_MEDIA_S, NO_MEDIA_S)} AS p_silent,
   arrayCount(x -> x.1 <= end_ms - ${TEARDOWN_MS} AND (x.3 > 0 OR x.4 > 0), fr) + toUInt64(stalled_s > 0) AS n_freeze,
-  -- Outbound video where neither limitation (< 3 costly seconds) nor a key-frame storm (< 5 key frames)
+  -- Outbound video where neither limitation (< ${PERSIST_HITS} costly seconds) nor a key-frame storm (< ${STORM_KEYFRAMES} key frames)
   -- can fire: only the loss detector runs, on lossy seconds; its other seconds would only be gaps.
-  if(direction = 'outbound' AND kind = 'video' AND limited_seconds < 3 AND keyframes < 5,
-    arrayFilter(x -> ifNull(x.${DETECTOR_FIELDS.indexOf('loss_ratio') + 2}, 0) > 0.01, flagged_all),
+  if(direction = 'outbound' AND kind = 'video' AND limited_seconds < ${PERSIST_HITS} AND keyframes < ${STORM_KEYFRAMES},
+    arrayFilter(x -> ifNull(x.${DETECTOR_FIELDS.indexOf('loss_ratio') + 2}, 0) > ${LOSS}, flagged_all),
     flagged_all) AS flagged
 FROM
 (
   SELECT
     session_id, peer_id, pc_id, stream_id,
     toString(any(stream_seconds.direction)) AS direction, toString(any(stream_seconds.kind)) AS kind,
-    any(ssrc) AS ssrc, argMaxIf(stream_seconds.codec, ts, stream_seconds.codec != '') AS codec,
+    -- A simulcast source's SSRC is its top active layer's (collector/simulcast.ts): the layer it sent most.
+    if(countIf(active = 1) > 0, topKIf(1)(ssrc, active = 1)[1], any(ssrc)) AS ssrc, argMaxIf(stream_seconds.codec, ts, stream_seconds.codec != '') AS codec,
     count() AS seconds, countIf(active = 1) AS active_seconds,
     toUnixTimestamp64Milli(min(ts)) AS start_ms, toUnixTimestamp64Milli(max(ts)) AS end_ms,
     sum(interval_ms) / 1000 AS duration_s,
     avgIf(bitrate_bps, active = 1) AS bitrate_mean,
     quantilesExactIf(0.05, 0.5, 0.9, 0.95)(bitrate_bps, active = 1) AS bitrate_q,
-    arraySort(groupArrayIf((ts, assumeNotNull(bitrate_bps), stream_seconds.height),
+    arraySort(groupArrayIf((ts, assumeNotNull(bitrate_bps), stream_seconds.height, stream_seconds.ssrc),
       active = 1 AND bitrate_bps IS NOT NULL)) AS brh,
-    arrayMap(x -> x.2, brh) AS br, arrayMap(x -> x.3, brh) AS hs,
+    arrayMap(x -> x.2, brh) AS br, arrayMap(x -> x.3, brh) AS hs, arrayMap(x -> x.4, brh) AS ls,
     avgIf(target_bitrate_bps, active = 1) AS target_bitrate,
     avgIf(fps, active = 1) AS fps_mean, stddevPopIf(fps, active = 1) AS fps_sd,
     quantileExactIf(0.5)(stream_seconds.width, active = 1 AND stream_seconds.width > 0) AS width,
@@ -261,11 +277,10 @@ FROM
     ifNull(sum(stream_seconds.keyframes), 0) AS keyframes,
     sum(frames_dropped) / nullIf(sum(frames_dropped) + sumIf(fps * interval_ms / 1000, fps IS NOT NULL AND frames_dropped IS NOT NULL), 0) AS dropped_share,
     avgIf(concealment_ratio, active = 1) AS concealment,
-    ${flagged('stream_seconds.rtt_ms > 400')} AS f_rtt,
-    ${flagged('stream_seconds.jitter_ms > 30')} AS f_jitter,
-    ${flagged('loss_ratio > 0.01')} AS f_loss,
-    ${flagged(`loss_ratio > 0.02 OR concealment_ratio > 0.02 OR stream_seconds.jitter_ms > 30
-      OR ifNull(stream_seconds.rtt_ms, 0) / 2 + ifNull(stream_seconds.jb_delay_ms, 0) > 150`)} AS f_mos,
+    ${flagged(`stream_seconds.rtt_ms > ${HIGH_RTT_MS}`)} AS f_rtt,
+    ${flagged(`stream_seconds.jitter_ms > ${HIGH_JITTER_MS}`)} AS f_jitter,
+    ${flagged(`loss_ratio > ${LOSS}`)} AS f_loss,
+    ${flagged(`active = 1 AND ${MOS_RISK}`)} AS f_mos,
     arraySort(groupArrayIf(${SECOND_TUPLE}, ${FLAGGED})) AS flagged_all
   FROM stream_seconds FINAL
   WHERE ${WHERE}
@@ -297,6 +312,8 @@ export interface StreamAggregateRow {
   ramp_up_s: number | null
   /** Frame-height changes between active seconds (resolution or layer switches). */
   resolution_switches: number
+  /** Outbound video: SSRC changes between active seconds (a simulcast source's top layer switched). */
+  layer_switches: number
   target_bitrate: number | null
   fps_mean: number | null
   fps_cv: number | null
@@ -359,7 +376,7 @@ const TRANSPORT_AGGREGATES = `
 SELECT
   session_id, peer_id, pc_id, count() AS seconds,
   avg(t.rtt_ms) AS rtt_ms, quantileExact(0.95)(t.rtt_ms) AS rtt_p95_ms,
-  ${persists(flagged('t.rtt_ms > 400'), 3)} AS p_rtt,
+  ${persists(flagged(`t.rtt_ms > ${HIGH_RTT_MS}`))} AS p_rtt,
   countIf(t.local_type = 'relay') AS relay_seconds,
   argMax(t.local_type, ts) AS local_type, argMax(t.remote_type, ts) AS remote_type,
   argMax(t.protocol, ts) AS protocol, argMax(t.relay_protocol, ts) AS relay_protocol,
@@ -501,7 +518,7 @@ export interface TransportSeriesRow extends TransportSecond {
   recv_bps: number | null
 }
 
-/** Per-second transport rows; with `flaggedOnly`, only seconds with RTT over 400 ms or a relayed pair. */
+/** Per-second transport rows; with `flaggedOnly`, only seconds with RTT over HIGH_RTT_MS or a relayed pair. */
 export function transportSeries(
   store: Store,
   scope: Scope,
@@ -510,7 +527,7 @@ export function transportSeries(
 ): Promise<TransportSeriesRow[]> {
   const filter =
     (pcs ? ' AND pc_id IN {pcs:Array(String)}' : '') +
-    (flaggedOnly ? " AND (rtt_ms > 400 OR local_type = 'relay')" : '')
+    (flaggedOnly ? ` AND (rtt_ms > ${HIGH_RTT_MS} OR local_type = 'relay')` : '')
   return store.query<TransportSeriesRow>(
     `SELECT session_id, peer_id, pc_id, toUnixTimestamp64Milli(ts) AS t, rtt_ms, local_type, relay_protocol,
        available_out_bps, send_bps, recv_bps

@@ -2,7 +2,7 @@
 // source, in analyzer/SCORING.md). Pure: plain numbers in, plain numbers out, no I/O.
 
 /** Bumped whenever a formula or constant below changes, so stored scores say which rules made them. */
-export const SCORE_VERSION = 4
+export const SCORE_VERSION = 7
 
 const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v))
 /** 0 at `from`, 1 at `to` (either direction), linear between, clamped. */
@@ -70,7 +70,10 @@ export interface EModelResult {
 }
 
 /** The jitter buffer assumed when the receiver did not report one: one 20 ms packet plus twice the jitter. */
-export const estimateJitterBufferMs = (jitterMs: number | null): number => 20 + 2 * (jitterMs ?? 0)
+export const estimateJitterBufferMs = (jitterMs: number | null): number =>
+  JB_BASE_MS + JB_JITTER_FACTOR * (jitterMs ?? 0)
+const JB_BASE_MS = 20
+const JB_JITTER_FACTOR = 2
 
 /** G.107 §B: MOS from R (R clamped to 0..100 first), clamped to 1..4.5. */
 export function mosFromR(r: number): number {
@@ -81,11 +84,23 @@ export function mosFromR(r: number): number {
 /** Delay impairment Id for one-way delay `d` ms: 0.03·d + 0.1·max(0, d − 150) (not the buggy 0.1·d − 150). */
 export const delayImpairment = (d: number): number => 0.03 * d + 0.1 * Math.max(0, d - 150)
 
+// One Opus/G.711 packet of packetisation delay before the network, ms.
+const PACKET_MS = 20
+
+/** The E-model's one-way delay d, ms: packetisation + jitter buffer (else its estimate) + RTT/2. */
+export function oneWayDelayMs(jbMs: number | null, jitterMs: number | null, rttMs: number | null): number {
+  const jb = jbMs ?? estimateJitterBufferMs(jitterMs)
+  return PACKET_MS + Math.max(0, jb) + Math.max(0, rttMs ?? 0) / 2
+}
+
+/** oneWayDelayMs as a ClickHouse expression over three nullable column expressions. Constants only. */
+export function oneWayDelaySql(jb: string, jitter: string, rtt: string): string {
+  return `(${PACKET_MS} + greatest(0, ifNull(${jb}, ${JB_BASE_MS} + ${JB_JITTER_FACTOR} * ifNull(${jitter}, 0))) + greatest(0, ifNull(${rtt}, 0)) / 2)`
+}
+
 /** The E-model for one audio leg. Missing inputs count as 0 (no delay, no loss). Never throws. */
 export function eModel(inp: AudioInputs): EModelResult {
-  const jb = inp.jbMs ?? estimateJitterBufferMs(inp.jitterMs)
-  // 20 ms: one Opus/G.711 packet of packetisation delay before the network.
-  const d = 20 + Math.max(0, jb) + Math.max(0, inp.rttMs ?? 0) / 2
+  const d = oneWayDelayMs(inp.jbMs, inp.jitterMs, inp.rttMs)
   const id = delayImpairment(d)
   const ie = equipmentImpairment(inp.codec, inp.bitrateBps)
   const fec = inp.fec ?? inp.codec.toLowerCase() === 'opus'

@@ -83,6 +83,7 @@ const AGG_KEYS: ReadonlyArray<keyof Aggregates> = [
   'bitrate_sigma_kbps',
   'ramp_up_s',
   'resolution_switches',
+  'layer_switches',
   'target_bitrate',
   'fps_mean',
   'fps_cv',

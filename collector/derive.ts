@@ -6,6 +6,7 @@
 // null for that second, never a clamped zero. Field names follow W3C webrtc-stats (§7 RTP stats).
 import type { StatsObject, StatsState } from '../sdk/src/delta.ts'
 import { boundStream, boundTransport } from './plausible.ts'
+import { mergeSimulcast } from './simulcast.ts'
 
 /** One row of `stream_seconds` without the identity columns. The one camelCase → snake_case mapping. */
 export interface StreamMetrics {
@@ -53,6 +54,9 @@ export interface StreamMetrics {
   source_height: number
   /** Outbound: the sender's bandwidth estimate for the pc (selected candidate pair), bps. */
   available_out_bps: number | null
+  /** Outbound video: the encoding's `rid` (simulcast) and how many of the source's encodings sent (simulcast.ts). */
+  rid: string
+  layers: number
 }
 
 /** One row of `transport_seconds` without the identity columns. */
@@ -163,6 +167,18 @@ function remoteRtt(p: Pair | undefined): number | undefined {
   return avg
 }
 
+/**
+ * Outbound loss without fractionLost (Chrome 86, test/fixtures/dumps, has only packetsLost on remote-inbound-rtp): the
+ * far end's newly reported lost packets over them plus the packets sent in the same poll interval. A
+ * poll without a new receiver report adds no loss; undefined on a reset or when nothing was sent.
+ */
+function lostShare(remote: Pair, p: Pair): number | undefined {
+  const lost = delta(remote.cur, remote.prev, 'packetsLost')
+  const sent = delta(p.cur, p.prev, 'packetsSent')
+  if (lost === undefined || sent === undefined || lost + sent === 0) return undefined
+  return lost / (lost + sent)
+}
+
 function outbound(
   state: StatsState,
   snap: Snapshot | undefined,
@@ -216,7 +232,7 @@ function outbound(
     // Outbound loss is what the far end reported in RTCP RR (remote-inbound-rtp, webrtc-stats §7.10):
     // fractionLost is the receiver's own loss over its last report interval (RFC 3550 §6.4.1).
     packets_lost: remote ? round(delta(remote.cur, remote.prev, 'packetsLost'), 0) : null,
-    loss_ratio: remote ? round(num(remote.cur, 'fractionLost'), 4) : null,
+    loss_ratio: remote ? round(num(remote.cur, 'fractionLost') ?? lostShare(remote, p), 4) : null,
     jitter_ms: round(
       mapDef(num(remote?.cur, 'jitter'), (v) => v * 1000),
       2,
@@ -246,6 +262,9 @@ function outbound(
     source_width: kind === 'video' ? (num(source, 'width') ?? 0) : 0,
     source_height: kind === 'video' ? (num(source, 'height') ?? 0) : 0,
     available_out_bps: availableOutBps,
+    // RFC 8851 §10: a rid is at most 16 characters (the RTP header extension's limit); clients send any.
+    rid: (str(obj, 'rid') ?? '').slice(0, 16),
+    layers: kind === 'video' ? (obj.active !== false && (packets ?? 0) > 0 ? 1 : 0) : 0,
   }
 }
 
@@ -351,6 +370,8 @@ function inbound(
     source_width: 0,
     source_height: 0,
     available_out_bps: null,
+    rid: '',
+    layers: 0,
   }
 }
 
@@ -468,53 +489,4 @@ function fitStream(s: StreamMetrics): void {
   s.source_width = key(s.source_width, U16)
   s.source_height = key(s.source_height, U16)
   s.keyframes = count(s.keyframes, 0, U32)
-}
-
-const SUMMED = [
-  'bitrate_bps',
-  'header_bitrate_bps',
-  'retransmit_bitrate_bps',
-  'packets_per_s',
-  'packets_lost',
-  'nack_per_s',
-  'pli_per_s',
-  'fir_per_s',
-  'keyframes',
-] as const
-
-/**
- * Simulcast: the layers of one outbound video source (same `mid`) become one row, their deltas summed
- * (DESIGN.md). Resolution and framerate are the top layer's; the stream id is the first layer's.
- */
-function mergeSimulcast(streams: StreamMetrics[]): StreamMetrics[] {
-  const byMid = new Map<string, StreamMetrics>()
-  const out: StreamMetrics[] = []
-  for (const s of streams) {
-    if (s.direction !== 'outbound' || s.kind !== 'video' || !s.mid) {
-      out.push(s)
-      continue
-    }
-    const first = byMid.get(s.mid)
-    if (!first) {
-      byMid.set(s.mid, s)
-      out.push(s)
-      continue
-    }
-    for (const k of SUMMED) {
-      const a = first[k]
-      const b = s[k]
-      // A reset on any layer makes the sum unknown for that second.
-      first[k] = a === null || b === null ? null : a + b
-    }
-    first.active = first.active || s.active ? 1 : 0
-    if (s.width * s.height > first.width * first.height) {
-      first.width = s.width
-      first.height = s.height
-      first.fps = s.fps
-      first.qp_avg = s.qp_avg
-    }
-    if (s.target_bitrate_bps !== null)
-      first.target_bitrate_bps = (first.target_bitrate_bps ?? 0) + s.target_bitrate_bps
-  }
-  return out
 }

@@ -19,7 +19,10 @@ export interface StreamFigures {
   bitrate: number
   /** Mean over active intervals of Δframes/Δt (framesSent or framesEncoded out, framesDecoded in). */
   fps: number | undefined
-  /** Inbound: ΣΔpacketsLost / Σ(ΔpacketsLost + ΔpacketsReceived). */
+  /**
+   * Inbound: ΣΔpacketsLost / Σ(ΔpacketsLost + ΔpacketsReceived). Outbound: the far end's reports, its
+   * remote-inbound-rtp (found by `localId`) ΣΔpacketsLost / Σ(ΔpacketsLost + ΔpacketsSent).
+   */
   loss: number | undefined
   activeIntervals: number
 }
@@ -54,6 +57,21 @@ export function times(stats: PcStats, id: string, field: string, n: number): num
 
 const tail = <T>(v: T[] | undefined, n: number): T[] | undefined => v?.slice(v.length - n)
 
+/**
+ * The packetsLost series of the remote-inbound-rtp whose localId is `id`, aligned at its end with the
+ * last `n` samples of `id` (NaN where it has none: its first report came after the first polls).
+ */
+function remoteLost(stats: PcStats, id: string, n: number): number[] | undefined {
+  const remote = Object.keys(stats)
+    .filter((k) => k.endsWith('-localId'))
+    .map((k) => k.slice(0, k.lastIndexOf('-')))
+    .find((r) => lastValue(stats, r, 'localId') === id)
+  const lost = remote ? numbers(stats, remote, 'packetsLost') : undefined
+  if (!lost) return undefined
+  const m = Math.min(n, lost.length)
+  return [...Array.from({ length: n - m }, () => NaN), ...lost.slice(lost.length - m)]
+}
+
 /** Figures of one inbound-rtp or outbound-rtp object; undefined when its byte series is absent. */
 export function streamFigures(
   stats: PcStats,
@@ -72,7 +90,7 @@ export function streamFigures(
   const packets = tail(packets0, n) as number[]
   const frames = tail(frames0, n)
   const rtx = tail(numbers(stats, id, out ? 'retransmittedBytesSent' : 'retransmittedBytesReceived'), n)
-  const lost = out ? undefined : tail(numbers(stats, id, 'packetsLost'), n)
+  const lost = out ? remoteLost(stats, id, n) : tail(numbers(stats, id, 'packetsLost'), n)
   const activeFlag = tail(parse(stats[`${id}-active`]) as boolean[] | undefined, n)
   const t = times(stats, id, out ? 'bytesSent' : 'bytesReceived', n)
   let bitSum = 0

@@ -184,6 +184,20 @@ describe('rtcpulse analyze on real webrtc-internals dumps', () => {
     }
   })
 
+  it("reads a Chrome 86 sender's loss from its far end's packetsLost (no fractionLost)", async () => {
+    const { dump } = load('chrome86-send-recv-pcs.json.gz')
+    const { json } = await analyzeDump(store, dump, 'chrome86-loss')
+    const senders = (json.streams as JsonStream[]).filter((s) => s.direction === 'outbound')
+    expect(senders.map((s) => s.kind).sort()).toEqual(['audio', 'video'])
+    for (const s of senders) {
+      const { stats } = dump.PeerConnections[s.pc] as { stats: PcStats }
+      expect(Object.keys(stats).some((k) => k.endsWith('-fractionLost'))).toBe(false)
+      const f = streamFigures(stats, s.stream, 'outbound')
+      expect(f?.loss, `${s.stream}: the dump's own remote-inbound packetsLost`).toBeDefined()
+      within5(s.aggregates.loss, f?.loss as number, `${s.stream} loss`)
+    }
+  }, 60_000)
+
   it('scores a receive-only dump from its inbound streams alone', async () => {
     const { json } = await analyzeDump(store, load('chrome149-receive-only.txt.gz').dump, 'recv-only')
     const streams = json.streams as JsonStream[]

@@ -102,18 +102,6 @@ describe('deriveSecond', () => {
     expect(v.limit_other_share).toBe(0)
   })
 
-  it('sums simulcast layers of one source as deltas', () => {
-    const seq = reportSequence('sender', 2, {}, (_i, stats) => {
-      const v = stats.find((s) => s.type === 'outbound-rtp' && s.kind === 'video') as Stat
-      const low: Stat = { ...v, id: `${v.id}_low`, ssrc: 7, rid: 'q', frameWidth: 320, frameHeight: 180 }
-      stats.push(low)
-    })
-    const video = deriveAll(seq)[1]?.streams.filter((s) => s.direction === 'outbound' && s.kind === 'video')
-    expect(video).toHaveLength(1)
-    expect(video?.[0]?.bitrate_bps).toBe(2_000_000)
-    expect(video?.[0]?.width).toBe(640)
-  })
-
   it('reports the selected candidate pair as the transport row', () => {
     const [, d] = deriveAll(reportSequence('sender', 2, { videoBytesPerSecond: 125_000 }))
     expect(d?.transport?.rtt_ms).toBe(50)
