@@ -162,6 +162,12 @@ async function fillScores(store: Store, f: Fleet): Promise<void> {
   }
 }
 
+/** Where the sessions of a fleet of `shape` filled at `now` are (fillFleet places them so). */
+export function fleetOf(shape: FleetShape, now: number): Fleet {
+  const t0 = Math.floor((now - shape.days * DAY_MS - SESSION_MS) / 60_000) * 60_000
+  return { t0, shape, sessionId: (d, n) => `s${d}-${n}` }
+}
+
 /** Fills the store; `progress` hears each finished step. Returns where the sessions are. */
 export async function fillFleet(
   store: Store,
@@ -169,8 +175,7 @@ export async function fillFleet(
   now: number,
   progress: (msg: string) => void,
 ): Promise<Fleet> {
-  const t0 = Math.floor((now - shape.days * DAY_MS - SESSION_MS) / 60_000) * 60_000
-  const f: Fleet = { t0, shape, sessionId: (d, n) => `s${d}-${n}` }
+  const f = fleetOf(shape, now)
   await templates(store, shape.templates)
   for (let d = 0; d < shape.days; d++) {
     const t = performance.now()

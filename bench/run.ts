@@ -5,7 +5,8 @@
 //   --quick   smaller version of each (whole run under two minutes)
 //   --wait-quiet  before each benchmark, wait (≤ 2 min) until other processes use < 0.3 cores
 //   dashboards options: --days=7 --sessions=10000 --score-days=90 --compare-ref=<git rev> (also times
-//     the dashboards as committed there, on the same store); --quick is 1 day and 7 days of scores
+//     the dashboards as committed there, on the same store); --quick is 1 day and 7 days of scores;
+//     --store-dir=<dir> keeps the filled store there and reuses it in later runs of the same shape
 //   collector options: --steps=1000,5000  --pcs-per-client=2  --send-mode=raw|ws|plain  --continue  --env=RTCPULSE_BATCH_MS=1000
 import { execFileSync, fork } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -59,6 +60,7 @@ interface Options {
   sessions?: number
   scoreDays?: number
   compareRef?: string
+  storeDir?: string
 }
 
 /** Runs one benchmark in this process and returns its result (printing as it goes). */
@@ -256,7 +258,7 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
       log(
         `  fleet: ${shape.days} day(s) of ${shape.perDay} ten-minute sessions a day, ${shape.scoreDays} days of scores`,
       )
-      return dashboardsBench(shape, log, opts.compareRef)
+      return dashboardsBench(shape, log, opts.compareRef, opts.storeDir)
     }
   }
 }
@@ -315,6 +317,7 @@ async function main(): Promise<void> {
     sessions: value('sessions') ? Number(value('sessions')) : undefined,
     scoreDays: value('score-days') ? Number(value('score-days')) : undefined,
     compareRef: value('compare-ref'),
+    storeDir: value('store-dir'),
   }
   const unknown = argv.filter((a) => !a.startsWith('--') && !NAMES.includes(a as Name))
   if (unknown.length) {
