@@ -4,6 +4,7 @@
 // list, the comparison and a session's detail while the older rows are still stored — the same answer
 // FINAL gives — including a session whose newest scoring is live again, and one whose codec changed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { streamColumns, transportDetail } from '../../analyzer/queries.ts'
 import { compareGroups, listSessions } from '../../analyzer/read.ts'
 import { storedAnalysis } from '../../analyzer/stored.ts'
 import type { Store } from '../../store/index.ts'
@@ -111,7 +112,8 @@ describe('reads of re-scored sessions without FINAL', () => {
   let store: Store
   beforeAll(async () => {
     store = await openStore({ dataDir: testDataDir(), database: guid('latest'), clickhouse: undefined })
-    for (const t of ['scores', 'stream_scores', 'issues']) await store.exec(`SYSTEM STOP MERGES ${t}`)
+    for (const t of ['scores', 'stream_scores', 'issues', 'stream_seconds', 'transport_seconds'])
+      await store.exec(`SYSTEM STOP MERGES ${t}`)
     for (const s of SCORINGS) {
       const rows = scoring({ ...s, severity: s.final ? 'critical' : 'warning' })
       await store.insert('scores', rows.scores)
@@ -181,5 +183,45 @@ describe('reads of re-scored sessions without FINAL', () => {
     const r = await storedAnalysis(store, APP, 'reopened')
     expect(r).toMatchObject({ final: false, score: { overall: 3 } })
     expect(r?.issues.map((i) => i.severity)).toEqual(['warning'])
+  })
+
+  it('keeps the last stored copy of a per-second row in the detail series, as FINAL does', async () => {
+    // Seconds 1–3 of one stream and pc; second 2 stored again later with other values (a resend
+    // re-derived after a crash, say): the series must hold it once, with the later values.
+    const key = { app_id: APP, session_id: 'resent', peer_id: 'alice', pc_id: 'pc1' }
+    const second = (seq: number, bitrate: number): { stream: object; transport: object } => ({
+      stream: {
+        ...key,
+        stream_id: 'out-video',
+        seq,
+        ts: iso(T + seq * 1000),
+        direction: 'outbound',
+        kind: 'video',
+        bitrate_bps: bitrate,
+      },
+      transport: { ...key, seq, ts: iso(T + seq * 1000), rtt_ms: bitrate / 1000 },
+    })
+    const first = [second(1, 1000), second(2, 2000), second(3, 3000)]
+    await store.insert(
+      'stream_seconds',
+      first.map((r) => r.stream),
+    )
+    await store.insert(
+      'transport_seconds',
+      first.map((r) => r.transport),
+    )
+    await store.insert('stream_seconds', [second(2, 2500).stream])
+    await store.insert('transport_seconds', [second(2, 2500).transport])
+    const scope = { app: APP, sessions: ['resent'], from: 0, to: T + 3_600_000 }
+    const [cols] = await streamColumns(store, scope, ['bitrate_bps'])
+    expect(cols?.t).toEqual([T + 1000, T + 2000, T + 3000])
+    expect(cols?.values.bitrate_bps).toEqual([1000, 2500, 3000])
+    const ref = await store.query<{ b: number }>(
+      `SELECT bitrate_bps AS b FROM stream_seconds FINAL WHERE session_id = 'resent' ORDER BY seq`,
+    )
+    expect(ref.map((r) => r.b)).toEqual(cols?.values.bitrate_bps)
+    const [tr] = await transportDetail(store, scope)
+    expect(tr?.seconds).toBe(3)
+    expect(tr?.series.map((x) => x[1])).toEqual([1, 2.5, 3])
   })
 })
