@@ -3,18 +3,65 @@
 // rolling window, not the call). Failed sessions (no media, SCORING.md §0) have no score: they are
 // counted (`failed`) and poor, never averaged. All SQL is parameterised and scoped by app.
 import type { Store } from '../store/index.ts'
+import { latestScored } from './latest.ts'
 import { f32 } from './stored.ts'
 import { POOR_SCORE } from './score.ts'
 
 export type CompareBy = 'codec' | 'browser' | 'sdk' | `tag:${string}`
 
-// The membership test of one group, chosen from constants by `by`; the value and tag key stay bound.
-const GROUP_CONDITION: Record<'codec' | 'browser' | 'sdk' | 'tag', string> = {
-  codec: `arrayExists(c -> lower(c) = lower({v:String}), codecs)`,
-  browser: `arrayExists(b -> startsWith(lower(b), lower({v:String})), browsers)`,
-  sdk: `has(sdk_versions, {v:String})`,
-  tag: `tags[{tag:String}] = {v:String}`,
+// The membership test of one group, chosen from constants by `by`; the value (`{a:String}` or
+// `{b:String}`) and the tag key stay bound.
+const GROUP_CONDITION: Record<'codec' | 'browser' | 'sdk' | 'tag', (v: string) => string> = {
+  codec: (v) => `arrayExists(c -> lower(c) = lower({${v}:String}), codecs)`,
+  browser: (v) => `arrayExists(b -> startsWith(lower(b), lower({${v}:String})), browsers)`,
+  sdk: (v) => `has(sdk_versions, {${v}:String})`,
+  tag: (v) => `tags[{tag:String}] = {${v}:String}`,
 }
+
+// Both groups are read in one pass over the newest scoring of each session (latest.ts: no FINAL, so the
+// (app, time) projection of 010 serves the range). A session's `ended_at` only grows with each scoring
+// and it ends after it started, so `ended_at >= from` keeps the newest row of every session that can
+// match; what a re-scoring may change (final, outcome, started_at, codecs, …) is tested on that row.
+const IN_RANGE = `started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at <= fromUnixTimestamp64Milli({to:Int64})
+  AND (final = 1 OR {live:UInt8} = 1)`
+const SINCE = `app_id = {app:String} AND ended_at >= fromUnixTimestamp64Milli({from:Int64})`
+
+/** Aggregates of the sessions matching `m` (an SQL condition), named with suffix `g`. */
+const sessionAggregates = (m: string, g: string): string =>
+  `countIf(${m}) AS sessions_${g}, countIf(${m} AND outcome != 'ok') AS failed_${g},
+   avgIf(overall, ${m}) AS overall_mean_${g}, quantileExactIf(0.5)(overall, ${m}) AS overall_p50_${g},
+   stddevSampIf(overall, ${m}) AS overall_sd_${g}, countIf(${m} AND overall IS NOT NULL) AS overall_n_${g},
+   avgIf(video_score, ${m}) AS video_mean_${g}, stddevSampIf(video_score, ${m}) AS video_sd_${g},
+   countIf(${m} AND video_score IS NOT NULL) AS video_n_${g},
+   avgIf(audio_mos, ${m}) AS mos_mean_${g}, stddevSampIf(audio_mos, ${m}) AS mos_sd_${g},
+   countIf(${m} AND audio_mos IS NOT NULL) AS mos_n_${g},
+   (countIf(${m} AND overall < {poor:Float64}) + failed_${g}) / nullIf(overall_n_${g} + failed_${g}, 0) AS poor_${g},
+   sumMapIf(issue_types, arrayMap(x -> toUInt64(1), issue_types), ${m}) AS issue_map_${g},
+   issue_map_${g}.1 AS issue_keys_${g}, issue_map_${g}.2 AS issue_counts_${g}`
+
+/** Aggregates of the video streams (of sessions' newest scorings) whose codec is `{v:String}`. */
+const streamAggregates = (v: string, g: string): string => {
+  const m = `lower(codec) = lower({${v}:String})`
+  return `countIf(${m}) AS streams_${g}, avgIf(video_score, ${m}) AS video_score_${g},
+   avgIf(bitrate_cv, ${m} AND direction = 'outbound') AS bitrate_cv_${g},
+   avgIf(bitrate_sigma_kbps, ${m} AND direction = 'outbound') AS bitrate_sigma_kbps_${g},
+   avgIf(bitrate_mean, ${m}) AS bitrate_mean_${g}, avgIf(fps_mean, ${m}) AS fps_mean_${g},
+   avgIf(frozen_share, ${m} AND direction = 'inbound') AS frozen_share_${g}, avgIf(qp, ${m}) AS qp_${g},
+   avgIf(loss, ${m}) AS loss_${g}, avgIf(limited_share, ${m} AND direction = 'outbound') AS limited_share_${g}`
+}
+// The per-stream figures of `by=codec`, in this order.
+const STREAM_FIELDS = [
+  'streams',
+  'video_score',
+  'bitrate_cv',
+  'bitrate_sigma_kbps',
+  'bitrate_mean',
+  'fps_mean',
+  'frozen_share',
+  'qp',
+  'loss',
+  'limited_share',
+] as const
 
 export interface GroupStats {
   value: string
@@ -58,9 +105,48 @@ export async function compareGroups(
 }> {
   const kind = q.by.startsWith('tag:') ? 'tag' : (q.by as 'codec' | 'browser' | 'sdk')
   const tag = kind === 'tag' ? q.by.slice(4) : ''
-  const group = async (v: string): Promise<GroupStats> => {
-    const p = { app: q.app, v, tag, from: q.from, to: q.to, poor: POOR_SCORE, live: q.live ? 1 : 0 }
-    const [row] = await store.query<{
+  const p = {
+    app: q.app,
+    a: q.a,
+    b: q.b,
+    tag,
+    from: q.from,
+    to: q.to,
+    poor: POOR_SCORE,
+    live: q.live ? 1 : 0,
+  }
+  const member = (v: 'a' | 'b'): string => `(${GROUP_CONDITION[kind](v)})`
+  const [row] = await store.query<Record<string, unknown>>(
+    `SELECT ${sessionAggregates(member('a'), 'a')}, ${sessionAggregates(member('b'), 'b')}
+     FROM ${latestScored(
+       'scores',
+       'outcome, overall, video_score, audio_mos, issue_types, final, started_at, codecs, browsers, sdk_versions, tags',
+       `${SINCE} AND peer_id = ''`,
+     )}
+     WHERE ${IN_RANGE}`,
+    p,
+  )
+  // A stream's kind never changes between scorings (an RTP stream has one kind, webrtc-stats §8.1).
+  const [streams] =
+    kind === 'codec'
+      ? await store.query<Record<string, number | null>>(
+          `SELECT ${streamAggregates('a', 'a')}, ${streamAggregates('b', 'b')}
+           FROM ${latestScored(
+             'stream_scores',
+             `codec, direction, video_score, bitrate_cv, bitrate_sigma_kbps, bitrate_mean, fps_mean, frozen_share,
+              qp, loss, limited_share, active_seconds, final, started_at`,
+             `${SINCE} AND kind = 'video'`,
+           )}
+           WHERE ${IN_RANGE} AND active_seconds > 0`,
+          p,
+        )
+      : []
+  const group = (v: string, g: 'a' | 'b'): GroupStats => {
+    const r = Object.fromEntries(
+      Object.entries(row ?? {})
+        .filter(([k]) => k.endsWith(`_${g}`))
+        .map(([k, x]) => [k.slice(0, -2), x]),
+    ) as {
       sessions: number
       failed: number
       overall_mean: number | null
@@ -76,21 +162,7 @@ export async function compareGroups(
       poor: number | null
       issue_keys: string[]
       issue_counts: number[]
-    }>(
-      `SELECT count() AS sessions, countIf(outcome != 'ok') AS failed, avg(overall) AS overall_mean, quantileExact(0.5)(overall) AS overall_p50,
-         stddevSamp(overall) AS overall_sd, count(overall) AS overall_n,
-         avg(video_score) AS video_mean, stddevSamp(video_score) AS video_sd, count(video_score) AS video_n,
-         avg(audio_mos) AS mos_mean, stddevSamp(audio_mos) AS mos_sd, count(audio_mos) AS mos_n,
-         (countIf(overall < {poor:Float64}) + failed) / nullIf(count(overall) + failed, 0) AS poor,
-         sumMap(issue_types, arrayMap(x -> toUInt64(1), issue_types)) AS issue_map,
-         issue_map.1 AS issue_keys, issue_map.2 AS issue_counts
-       FROM scores FINAL
-       WHERE app_id = {app:String} AND peer_id = '' AND ${GROUP_CONDITION[kind]}
-         AND (final = 1 OR {live:UInt8} = 1)
-         AND started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at <= fromUnixTimestamp64Milli({to:Int64})`,
-      p,
-    )
-    const r = row as NonNullable<typeof row>
+    }
     const out: GroupStats = {
       value: v,
       sessions: r.sessions,
@@ -108,23 +180,12 @@ export async function compareGroups(
     }
     if (r.overall_n === 1) out.note = 'one session: no interval'
     else if (r.overall_n === 0) out.note = r.failed ? 'only failed sessions: no score' : 'no scored session'
-    if (kind === 'codec') {
-      const [s] = await store.query<Record<string, number | null>>(
-        `SELECT count() AS streams, avg(video_score) AS video_score, avgIf(bitrate_cv, direction = 'outbound') AS bitrate_cv,
-           avgIf(bitrate_sigma_kbps, direction = 'outbound') AS bitrate_sigma_kbps, avg(bitrate_mean) AS bitrate_mean,
-           avg(fps_mean) AS fps_mean, avgIf(frozen_share, direction = 'inbound') AS frozen_share, avg(qp) AS qp,
-           avg(loss) AS loss, avgIf(limited_share, direction = 'outbound') AS limited_share
-         FROM stream_scores FINAL
-         WHERE app_id = {app:String} AND kind = 'video' AND lower(codec) = lower({v:String})
-           AND (final = 1 OR {live:UInt8} = 1) AND active_seconds > 0
-           AND started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at <= fromUnixTimestamp64Milli({to:Int64})`,
-        p,
-      )
-      out.videoStreams = Object.fromEntries(Object.entries(s ?? {}).map(([k, x]) => [k, f32(x)]))
-    }
+    if (streams)
+      out.videoStreams = Object.fromEntries(STREAM_FIELDS.map((k) => [k, f32(streams[`${k}_${g}`] ?? null)]))
     return out
   }
-  const [a, b] = await Promise.all([group(q.a), group(q.b)])
+  const a = group(q.a, 'a')
+  const b = group(q.b, 'b')
   const welch = (
     x: { mean: number | null; sd: number | null; n: number },
     y: typeof x,

@@ -3,6 +3,7 @@
 // is a bound parameter. Tables are read with FINAL: a frame resent after a reconnect counts once.
 import type { Store } from '../store/index.ts'
 import type { StateEvent, StreamSecond, TransportSecond } from './issues.ts'
+import { latestInserted } from './latest.ts'
 import { oneWayDelaySql, targetBitrateSql } from './score.ts'
 import {
   AVAILABLE_HEADROOM,
@@ -421,7 +422,8 @@ export interface StreamColumns {
 
 /**
  * Per-second columns (`fields`, stream_seconds column names) of every stream of the scope, one result
- * row per stream: far less to format and parse than one JSON object per second. Rejects with StoreError.
+ * row per stream: far less to format and parse than one JSON object per second. Read without FINAL
+ * (latest.ts, for the detail API's latency). Rejects with StoreError.
  */
 export async function streamColumns(
   store: Store,
@@ -435,7 +437,7 @@ export async function streamColumns(
      FROM (
        SELECT session_id, peer_id, pc_id, stream_id,
          arraySort(groupArray((toUnixTimestamp64Milli(ts), ${fields.map((f) => `stream_seconds.${f}`).join(', ')}))) AS s
-       FROM stream_seconds FINAL WHERE ${WHERE}
+       FROM ${latestInserted('stream_seconds', '*', WHERE)} AS stream_seconds
        GROUP BY session_id, peer_id, pc_id, stream_id)
      ORDER BY session_id, peer_id, pc_id, stream_id`,
     params(scope),
@@ -458,14 +460,16 @@ export interface TransportDetailRow extends TransportAggregateRow {
 
 /**
  * Transport aggregates (as transportAggregates) and per-second series of every pc of the scope, in one
- * pass over transport_seconds. Ordered by session, peer, pc. Rejects with StoreError.
+ * pass over transport_seconds, read without FINAL (latest.ts). Ordered by session, peer, pc. Rejects
+ * with StoreError.
  */
 export function transportDetail(store: Store, scope: Scope): Promise<TransportDetailRow[]> {
   return store.query<TransportDetailRow>(
     TRANSPORT_AGGREGATES.replace(
-      'FROM transport_seconds AS t FINAL',
+      `FROM transport_seconds AS t FINAL
+WHERE ${WHERE}`,
       `, arraySort(groupArray((toUnixTimestamp64Milli(ts), t.rtt_ms, t.available_out_bps, t.send_bps, t.recv_bps))) AS series
-FROM transport_seconds AS t FINAL`,
+FROM ${latestInserted('transport_seconds', '*', WHERE)} AS t`,
     ),
     params(scope),
   )

@@ -2,6 +2,7 @@
 // group comparisons from compare.ts (re-exported). All SQL is parameterised; every query is scoped by app.
 import type { Store } from '../store/index.ts'
 import type { IssueType } from './issues.ts'
+import { latestScored } from './latest.ts'
 import type { OutcomeReason, OutcomeStatus } from './outcome.ts'
 import { f32, iso } from './stored.ts'
 
@@ -27,13 +28,22 @@ export interface ListFilter {
   offset: number
 }
 
+// The newest scoring of each session (latest.ts) whose end is in range: `ended_at` only grows with each
+// scoring and a session ends after it starts, so this keeps every session that can match, through the
+// (app, time) projection of 010; the filters below test that newest row, as FINAL did.
+const LIST_COLUMNS = `session_id, final, outcome, outcome_reason, outcome_detail, started_at, ended_at, scored_at,
+  score_version, peers, overall, audio_mos, video_score, issue_types, issues_warning, issues_critical, codecs,
+  browsers, sdk_versions`
 const LIST_SQL = `
 SELECT session_id, final, outcome, outcome_reason, outcome_detail, toUnixTimestamp64Milli(started_at) AS started_ms, toUnixTimestamp64Milli(ended_at) AS ended_ms,
   toUnixTimestamp64Milli(scored_at) AS scored_ms, score_version, peers, overall, audio_mos, video_score,
   issue_types, issues_warning, issues_critical, codecs, browsers, sdk_versions
-FROM scores FINAL
-WHERE app_id = {app:String} AND peer_id = ''
-  AND started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at <= fromUnixTimestamp64Milli({to:Int64})
+FROM ${latestScored(
+  'scores',
+  LIST_COLUMNS,
+  `app_id = {app:String} AND peer_id = '' AND ended_at >= fromUnixTimestamp64Milli({from:Int64})`,
+)}
+WHERE started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at <= fromUnixTimestamp64Milli({to:Int64})
   AND ({scoreBelow:Float64} > 10 OR overall < {scoreBelow:Float64} OR outcome != 'ok')
   AND ({outcome:String} = '' OR outcome = {outcome:String})
   AND ({issue:String} = '' OR has(issue_types, {issue:String}))

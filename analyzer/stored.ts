@@ -6,6 +6,7 @@ import type { Aggregates, PeerAnalysis, Score, SessionAnalysis, StreamAnalysis }
 import { OUTCOMES } from './outcome.ts'
 import type { Outcome } from './outcome.ts'
 import type { Issue, IssueType, Severity } from './issues.ts'
+import { latestScored } from './latest.ts'
 import { sessionEvents, sessionPeers, transportAggregates } from './queries.ts'
 import type { TransportAggregateRow } from './queries.ts'
 import { PENALTIES } from './score.ts'
@@ -112,6 +113,9 @@ const AGG_KEYS: ReadonlyArray<keyof Aggregates> = [
   'concealment',
 ]
 
+// One session's rows: a key lookup (the tables are ordered by app, session).
+const SESSION = 'app_id = {app:String} AND session_id = {session:String}'
+
 /** The stored analysis of a session, or undefined when it was never scored. Rejects with StoreError. */
 export async function storedAnalysis(
   store: Store,
@@ -127,14 +131,13 @@ export async function storedAnalysis(
          toUnixTimestamp64Milli(window_start) AS window_start, toUnixTimestamp64Milli(window_end) AS window_end,
          toUnixTimestamp64Milli(started_at) AS started_at, toUnixTimestamp64Milli(ended_at) AS ended_at,
          legs, overall, audio_score, audio_mos, video_score, penalties, audio_terms
-       FROM scores FINAL WHERE app_id = {app:String} AND session_id = {session:String} ORDER BY peer_id`,
+       FROM ${latestScored('scores', '*', SESSION)} ORDER BY peer_id`,
       p,
     ),
     store.query<Record<string, unknown>>(
       `SELECT * EXCEPT (app_id, session_id, scored_at, score_version, final, started_at, ended_at),
          toUnixTimestamp64Milli(started_at) AS started_at, toUnixTimestamp64Milli(ended_at) AS ended_at
-       FROM stream_scores FINAL WHERE app_id = {app:String} AND session_id = {session:String}
-       ORDER BY peer_id, pc_id, stream_id`,
+       FROM ${latestScored('stream_scores', '*', SESSION)} ORDER BY peer_id, pc_id, stream_id`,
       p,
     ),
     store.query<{
@@ -151,7 +154,7 @@ export async function storedAnalysis(
     }>(
       `SELECT peer_id, pc_id, stream_id, type, toString(severity) AS severity, toUnixTimestamp64Milli(start) AS start,
          toUnixTimestamp64Milli(end) AS end, evidence, detail, final
-       FROM issues FINAL WHERE app_id = {app:String} AND session_id = {session:String} ORDER BY start, type`,
+       FROM ${latestScored('issues', '*', SESSION)} ORDER BY start, type`,
       p,
     ),
     sessionPeers(store, app, [session]),

@@ -4,9 +4,10 @@
 // generated fleet and session dashboards as the Grafana datasource sends it (variables and macros
 // expanded by test/helpers/dashboards-macros.ts, as the dashboards' query test does), and times the
 // analyzer API routes over HTTP. `compareRef` also times the dashboards as committed at that git
-// revision on the same store: the before of a before/after.
+// revision on the same store: the before of a before/after. `storeDir` keeps the filled store in that
+// folder and reuses it when a fill of the same shape completed there (a 7-day fill takes ~30 min).
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,8 +18,8 @@ import { mountAnalyzerApi } from '../analyzer/api.ts'
 import { openStore } from '../store/open.ts'
 import type { Store } from '../store/index.ts'
 import { ALL, expandQuery, grafanaInterval } from '../test/helpers/dashboards-macros.ts'
-import { DAY_MS, fillFleet } from './fleet-fill.ts'
-import type { FleetShape } from './fleet-fill.ts'
+import { DAY_MS, fillFleet, fleetOf } from './fleet-fill.ts'
+import type { Fleet, FleetShape } from './fleet-fill.ts'
 import { quantile, r } from './histogram.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -134,17 +135,33 @@ export async function dashboardsBench(
   shape: FleetShape,
   log: (line: string) => void,
   compareRef?: string,
+  storeDir?: string,
 ): Promise<DashboardsResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'rtcpulse-bench-dash-'))
+  const dir = storeDir ?? mkdtempSync(join(tmpdir(), 'rtcpulse-bench-dash-'))
+  if (storeDir) mkdirSync(storeDir, { recursive: true })
+  // The fill's shape and clock, written once it completed: a reused store is timed at the fill's `now`.
+  const marker = join(dir, 'fleet-fill.json')
+  const kept = existsSync(marker)
+    ? (JSON.parse(readFileSync(marker, 'utf8')) as { shape: FleetShape; now: number; fillSeconds: number })
+    : undefined
+  const reuse = kept && JSON.stringify(kept.shape) === JSON.stringify(shape) ? kept : undefined
+  if (kept && !reuse) throw new Error(`${dir} holds a fill of another shape: ${JSON.stringify(kept.shape)}`)
   const store = await openStore({ dataDir: dir, database: 'bench_dash', clickhouse: undefined })
   const app = new Hono()
   mountAnalyzerApi(app, { store, config: { apiKeys: [], dev: true, expectedFps: 30 } })
   const server = createAdaptorServer({ fetch: app.fetch })
   try {
-    const now = Date.now()
+    const now = reuse?.now ?? Date.now()
     const t0 = performance.now()
-    const fleet = await fillFleet(store, shape, now, (m) => log(`  ${m}`))
-    const fillSeconds = r((performance.now() - t0) / 1000, 0)
+    let fleet: Fleet
+    if (reuse) {
+      fleet = fleetOf(shape, now)
+      log(`  reusing the fleet filled in ${dir} (${reuse.fillSeconds} s)`)
+    } else {
+      fleet = await fillFleet(store, shape, now, (m) => log(`  ${m}`))
+    }
+    const fillSeconds = reuse?.fillSeconds ?? r((performance.now() - t0) / 1000, 0)
+    if (storeDir && !reuse) writeFileSync(marker, JSON.stringify({ shape, now, fillSeconds }) + '\n')
     const rows: Record<string, number> = {}
     for (const x of await store.query<{ table: string; rows: number }>(
       `SELECT table, sum(rows) AS rows FROM system.parts WHERE database = currentDatabase() AND active
@@ -215,6 +232,6 @@ export async function dashboardsBench(
   } finally {
     if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()))
     await store.close()
-    rmSync(dir, { recursive: true, force: true })
+    if (!storeDir) rmSync(dir, { recursive: true, force: true })
   }
 }

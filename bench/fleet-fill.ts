@@ -117,12 +117,13 @@ async function fillChunk(store: Store, f: Fleet, d: number, n0: number, n1: numb
   }
   const nums = `(SELECT number AS n FROM numbers(${n0}, ${n1 - n0}))`
   await store.exec(
-    `INSERT INTO peers SELECT ${a.app_id}, ${id}, ${peer}, '', ${a.sdk_version}, ${a.ua}, ${a.browser},
+    `INSERT INTO peers (app_id, session_id, peer_id, user_id, sdk_version, user_agent, browser, os, metadata,
+       remote_addr, connected_at) SELECT ${a.app_id}, ${id}, ${peer}, '', ${a.sdk_version}, ${a.ua}, ${a.browser},
        ${a.os}, map('room', toString(n % 50)), '', fromUnixTimestamp64Milli(${start}, 'UTC') FROM ${nums}`,
   )
   // Connection events: connecting, connected, a track each way; failed sessions fail after 20 s.
   await store.exec(
-    `INSERT INTO events SELECT ${a.app_id}, ${id}, ${peer}, 'pc1', 100000 + e,
+    `INSERT INTO events (app_id, session_id, peer_id, pc_id, seq, ts, name, data) SELECT ${a.app_id}, ${id}, ${peer}, 'pc1', 100000 + e,
        fromUnixTimestamp64Milli(${start} + [0, 800, 1000, 1200, 20000][e + 1], 'UTC'),
        ['connectionstatechange', 'connectionstatechange', 'track', 'track', 'iceconnectionstatechange'][e + 1],
        ['{"state":"connecting"}', '{"state":"connected"}', '{"kind":"audio"}', '{"kind":"video"}', '{"state":"failed"}'][e + 1]
@@ -162,6 +163,12 @@ async function fillScores(store: Store, f: Fleet): Promise<void> {
   }
 }
 
+/** Where the sessions of a fleet of `shape` filled at `now` are (fillFleet places them so). */
+export function fleetOf(shape: FleetShape, now: number): Fleet {
+  const t0 = Math.floor((now - shape.days * DAY_MS - SESSION_MS) / 60_000) * 60_000
+  return { t0, shape, sessionId: (d, n) => `s${d}-${n}` }
+}
+
 /** Fills the store; `progress` hears each finished step. Returns where the sessions are. */
 export async function fillFleet(
   store: Store,
@@ -169,8 +176,7 @@ export async function fillFleet(
   now: number,
   progress: (msg: string) => void,
 ): Promise<Fleet> {
-  const t0 = Math.floor((now - shape.days * DAY_MS - SESSION_MS) / 60_000) * 60_000
-  const f: Fleet = { t0, shape, sessionId: (d, n) => `s${d}-${n}` }
+  const f = fleetOf(shape, now)
   await templates(store, shape.templates)
   for (let d = 0; d < shape.days; d++) {
     const t = performance.now()

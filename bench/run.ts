@@ -5,7 +5,8 @@
 //   --quick   smaller version of each (whole run under two minutes)
 //   --wait-quiet  before each benchmark, wait (≤ 2 min) until other processes use < 0.3 cores
 //   dashboards options: --days=7 --sessions=10000 --score-days=90 --compare-ref=<git rev> (also times
-//     the dashboards as committed there, on the same store); --quick is 1 day and 7 days of scores
+//     the dashboards as committed there, on the same store); --quick is 1 day and 7 days of scores;
+//     --store-dir=<dir> keeps the filled store there and reuses it in later runs of the same shape
 //   collector options: --steps=1000,5000  --pcs-per-client=2  --send-mode=raw|ws|plain  --continue  --env=RTCPULSE_BATCH_MS=1000
 //     --collector-cpus=1 --loadgen-cpus=0 (taskset lists: pin each side)  --compare-ref=<git rev> and/or
 //     --compare-env=K=V (first runs the same ramp on that baseline, then prints both and their ratio)
@@ -65,6 +66,7 @@ interface Options {
   compareEnv?: Record<string, string>
   collectorCpus?: string
   loadgenCpus?: string
+  storeDir?: string
 }
 
 /** Runs one benchmark in this process and returns its result (printing as it goes). */
@@ -292,7 +294,7 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
       log(
         `  fleet: ${shape.days} day(s) of ${shape.perDay} ten-minute sessions a day, ${shape.scoreDays} days of scores`,
       )
-      return dashboardsBench(shape, log, opts.compareRef)
+      return dashboardsBench(shape, log, opts.compareRef, opts.storeDir)
     }
   }
 }
@@ -363,6 +365,7 @@ async function main(): Promise<void> {
     compareEnv: compareEnv(argv),
     collectorCpus: value('collector-cpus'),
     loadgenCpus: value('loadgen-cpus'),
+    storeDir: value('store-dir'),
   }
   const unknown = argv.filter((a) => !a.startsWith('--') && !NAMES.includes(a as Name))
   if (unknown.length) {

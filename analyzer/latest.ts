@@ -1,0 +1,47 @@
+// The newest scoring of each row of the analyzer's tables, without FINAL. `scores`, `stream_scores` and
+// `issues` are ReplacingMergeTree(scored_at) (store/migrations/002_analyzer.sql): every re-scoring of a
+// session (live windows, then final, then again after a late frame re-opened it) adds rows that a merge
+// later collapses to the newest. FINAL does that collapse at read time, but it never uses the (app,
+// time) projections of 010, so a time-filtered read scanned the whole 400-day table, and even a
+// one-session lookup cost about four times `ORDER BY scored_at DESC LIMIT 1 BY key` (bench/RESULTS.md,
+// "Fleet dashboards"). Both keep, per key, the row with the greatest `scored_at`.
+
+/** The analyzer's tables and their ReplacingMergeTree keys (ORDER BY of 002_analyzer.sql). */
+export const SCORE_KEYS = {
+  scores: 'app_id, session_id, peer_id',
+  stream_scores: 'app_id, session_id, peer_id, pc_id, stream_id',
+  issues: 'app_id, session_id, type, peer_id, pc_id, stream_id, start',
+} as const
+
+export type ScoreTable = keyof typeof SCORE_KEYS
+
+/**
+ * A subquery (in parentheses) of `columns` from the newest row of each key of `table` among the rows
+ * matching `where`. Exactly what FINAL keeps when `where` only tests what every scoring of a key shares
+ * (the key, a stream's kind) or what only grows with each scoring (`ended_at`: a later scoring sees as
+ * much of the session or more); conditions on anything else belong outside, on the newest row.
+ */
+export function latestScored(table: ScoreTable, columns: string, where: string): string {
+  return `(SELECT ${columns} FROM ${table} WHERE ${where}
+    ORDER BY scored_at DESC LIMIT 1 BY ${SCORE_KEYS[table]})`
+}
+
+/** The per-second tables and their ReplacingMergeTree keys (ORDER BY of 001_init.sql). */
+export const SECOND_KEYS = {
+  stream_seconds: 'app_id, session_id, peer_id, pc_id, stream_id, seq',
+  transport_seconds: 'app_id, session_id, peer_id, pc_id, seq',
+} as const
+
+/**
+ * A subquery (in parentheses) of `columns` from the last inserted row of each key of a per-second
+ * table among the rows matching `where` (which may test anything: a frame stored twice is the same
+ * frame). These tables have no version column, so FINAL keeps the row of the newest part; a part's name
+ * is `<partition>_<min block>_<max block>_<level>…`, block numbers only grow, and the parts of a
+ * partition cover disjoint block ranges (https://clickhouse.com/docs/en/operations/system-tables/parts),
+ * so the greatest min block is the newest part. For one session this reads about a third of FINAL's
+ * time (bench/RESULTS.md, "Fleet dashboards").
+ */
+export function latestInserted(table: keyof typeof SECOND_KEYS, columns: string, where: string): string {
+  return `(SELECT ${columns} FROM ${table} WHERE ${where}
+    ORDER BY toUInt64(splitByChar('_', _part)[2]) DESC LIMIT 1 BY ${SECOND_KEYS[table]})`
+}
