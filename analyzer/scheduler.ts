@@ -3,8 +3,8 @@
 // whole span once every peer said goodbye or nothing arrived for `idleMs`. State lives in ClickHouse
 // (scores.final = 0 marks a session still live), so a restarted analyzer picks up where it stopped.
 import type { Logger } from 'pino'
-import { Registry } from '../collector/metrics.ts'
-import type { Counter, Gauge, Histogram } from '../collector/metrics.ts'
+import { Registry } from '../lib/metrics.ts'
+import type { Counter, Gauge, Histogram } from '../lib/metrics.ts'
 import type { Store } from '../store/index.ts'
 import { analyzeSessions } from './analyze.ts'
 import { storeAnalyses, storeAnalysis } from './persist.ts'
