@@ -31,9 +31,39 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  // The layout is the dependency graph (README "Layout"): core/ (pure, shared with the SDK) ← lib/
+  // (plumbing) ← store/ ← collector/, analyzer/ ← dashboards/; bin/ composes them. Nothing imports sideways
+  // or upward, so the folders say what depends on what.
+  ...layer('core', ['lib', 'store', 'collector', 'analyzer', 'dashboards', 'sdk', 'bin']),
+  ...layer('sdk', ['lib', 'store', 'collector', 'analyzer', 'dashboards', 'bin']),
+  ...layer('lib', ['store', 'collector', 'analyzer', 'dashboards', 'sdk', 'bin']),
+  ...layer('store', ['collector', 'analyzer', 'dashboards', 'sdk', 'bin']),
+  ...layer('collector', ['analyzer', 'dashboards', 'sdk', 'bin']),
+  ...layer('analyzer', ['collector', 'dashboards', 'sdk', 'bin']),
+  ...layer('dashboards', ['collector', 'sdk', 'bin']),
   {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 )
+
+/** Forbids imports from `above` (folders at the same level or higher) in every file under `folder`. */
+function layer(folder, above) {
+  return [
+    {
+      files: [`${folder}/**/*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: above.map((f) => ({
+              group: [`**/${f}/*`, `**/${f}/**`],
+              message: `${folder}/ may not import ${f}/ (README "Layout": imports go downward only)`,
+            })),
+          },
+        ],
+      },
+    },
+  ]
+}

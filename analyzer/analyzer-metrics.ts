@@ -1,8 +1,8 @@
 // The analyzer's Prometheus metrics (README: alerting). Each analyzer instance counts only the sessions
 // it finalised itself and reports only the live sessions it owns (analyzer/members.ts), so sums over the
 // instances are the fleet's figures; the store-wide poor-session share is reported by the leader alone.
-import { Registry } from '../collector/metrics.ts'
-import type { Counter, Gauge, Histogram } from '../collector/metrics.ts'
+import { Registry } from '../lib/metrics.ts'
+import type { Counter, Gauge, Histogram } from '../lib/metrics.ts'
 import { POOR_SCORE } from './score.ts'
 
 export interface AnalyzerMetrics {

@@ -1,8 +1,8 @@
 // The analyzer's own settings, read once from the environment by whoever starts it (the collector's
 // plugin or analyzer/main.ts). Fails fast with ConfigError naming the variable, like collector/config.ts.
 import { timingSafeEqual, createHash } from 'node:crypto'
-import { ConfigError, bool, int } from '../collector/config.ts'
-import type { Env } from '../collector/config.ts'
+import { ConfigError, bool, int } from '../lib/env.ts'
+import type { Env } from '../lib/env.ts'
 
 export interface AnalyzerConfig {
   /** How often live sessions are re-scored, ms. */

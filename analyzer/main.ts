@@ -11,19 +11,17 @@ import { pathToFileURL } from 'node:url'
 import { createAdaptorServer } from '@hono/node-server'
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import pino from 'pino'
-import { ConfigError } from '../collector/config.ts'
-import type { LogLevel } from '../collector/config.ts'
-import { METRICS_CONTENT_TYPE, processMetrics, renderMetrics } from '../collector/metrics.ts'
+import { ConfigError, logLevel } from '../lib/env.ts'
+import type { Env, LogLevel } from '../lib/env.ts'
+import { createLogger } from '../lib/log.ts'
+import { METRICS_CONTENT_TYPE, processMetrics, renderMetrics } from '../lib/metrics.ts'
+import { loadStoreConfig } from '../store/config.ts'
 import { openStore } from '../store/open.ts'
 import type { StoreConfig } from '../store/open.ts'
 import { mountAnalyzerApi } from './api.ts'
 import { loadAnalyzerConfig } from './config.ts'
 import type { AnalyzerConfig } from './config.ts'
 import { createAnalyzer } from './scheduler.ts'
-
-type Env = Record<string, string | undefined>
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 export interface StandaloneConfig {
   host: string
@@ -35,11 +33,6 @@ export interface StandaloneConfig {
 
 /** The standalone analyzer's settings: the store variables of the collector plus its own. Throws ConfigError. */
 export function loadStandaloneConfig(env: Env): StandaloneConfig {
-  const logLevel = (env.LOG_LEVEL || 'info') as LogLevel
-  if (!LOG_LEVELS.includes(logLevel))
-    throw new ConfigError(
-      `LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)} is invalid: expected one of ${LOG_LEVELS.join(', ')}`,
-    )
   const rawPort = env.RTCPULSE_ANALYZER_PORT || '8081'
   const port = Number(rawPort)
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -47,30 +40,11 @@ export function loadStandaloneConfig(env: Env): StandaloneConfig {
       `RTCPULSE_ANALYZER_PORT=${JSON.stringify(rawPort)} is invalid: expected an integer from 0 to 65535`,
     )
   }
-  const database = env.CLICKHOUSE_DATABASE || 'rtcpulse'
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) {
-    throw new ConfigError(
-      `CLICKHOUSE_DATABASE=${JSON.stringify(database)} is invalid: expected letters, digits and _`,
-    )
-  }
-  const url = env.CLICKHOUSE_URL || undefined
-  if (url && !/^https?:\/\/[^/\s]+/.test(url)) {
-    throw new ConfigError(
-      `CLICKHOUSE_URL=${JSON.stringify(url)} is invalid: expected an http:// or https:// URL`,
-    )
-  }
   return {
     host: env.HOST || '127.0.0.1',
     port,
-    logLevel,
-    store: {
-      dataDir: env.RTCPULSE_DATA_DIR || './data',
-      database,
-      clickhouse: url
-        ? { url, username: env.CLICKHOUSE_USER || 'default', password: env.CLICKHOUSE_PASSWORD ?? '' }
-        : undefined,
-      cluster: env.CLICKHOUSE_CLUSTER || undefined,
-    },
+    logLevel: logLevel(env),
+    store: loadStoreConfig(env),
     analyzer: loadAnalyzerConfig(env),
   }
 }
@@ -83,7 +57,7 @@ export interface RunningAnalyzer {
 /** Opens the store, starts the loop and the HTTP server. Rejects with ConfigError or StoreError. */
 export async function startAnalyzer(env: Env): Promise<RunningAnalyzer> {
   const config = loadStandaloneConfig(env)
-  const log = pino({ level: config.logLevel, base: { service: 'rtcpulse-analyzer' } })
+  const log = createLogger(config.logLevel, 'rtcpulse-analyzer')
   if (!config.store.clickhouse)
     log.warn('embedded store: make sure no collector uses the same RTCPULSE_DATA_DIR')
   if (!config.analyzer.dev && config.analyzer.apiKeys.length === 0) {

@@ -1,10 +1,10 @@
 // Offline input: getStats() reports captured elsewhere (a webrtc-internals dump, recorded fixtures)
 // become the very rows the collector would have stored, through the collector's own derivation
-// (collector/derive.ts), so offline and live sessions are scored by the same code and SQL.
-import { parseUserAgent } from '../collector/user-agent.ts'
-import { deriveSecond } from '../collector/derive.ts'
-import type { Snapshot } from '../collector/derive.ts'
-import { normalizeReport } from '../sdk/src/delta.ts'
+// (core/derive.ts), so offline and live sessions are scored by the same code and SQL.
+import { parseUserAgent } from '../core/user-agent.ts'
+import { deriveSecond } from '../core/derive.ts'
+import type { Snapshot } from '../core/derive.ts'
+import { normalizeReport } from '../core/delta.ts'
 import type { Store } from '../store/index.ts'
 
 /** One stats dictionary as getStats() returns it. */

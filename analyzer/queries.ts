@@ -196,7 +196,7 @@ SELECT
     [arraySlice(br, st, en - st + 1)])[1],
     seg_starts, seg_ends) AS seg_stats,
   toUInt32(arrayCount(i -> i > 1 AND hs[i] != hs[i - 1] AND hs[i] > 0 AND hs[i - 1] > 0, arrayEnumerate(hs))) AS resolution_switches,
-  -- Simulcast (collector/simulcast.ts): the row's SSRC is the top active layer's; a change is a layer switch.
+  -- Simulcast (core/simulcast.ts): the row's SSRC is the top active layer's; a change is a layer switch.
   toUInt32(arrayCount(i -> i > 1 AND ls[i] != ls[i - 1], arrayEnumerate(ls))) AS layer_switches,
   target_bitrate, fps_mean, if(fps_mean > 0, fps_sd / fps_mean, NULL) AS fps_cv,
   width, height, max_height, first_active_ms, last_active_ms,
@@ -226,7 +226,7 @@ FROM
   SELECT
     session_id, peer_id, pc_id, stream_id,
     toString(any(stream_seconds.direction)) AS direction, toString(any(stream_seconds.kind)) AS kind,
-    -- A simulcast source's SSRC is its top active layer's (collector/simulcast.ts): the layer it sent most.
+    -- A simulcast source's SSRC is its top active layer's (core/simulcast.ts): the layer it sent most.
     if(countIf(active = 1) > 0, topKIf(1)(ssrc, active = 1)[1], any(ssrc)) AS ssrc, argMaxIf(stream_seconds.codec, ts, stream_seconds.codec != '') AS codec,
     count() AS seconds, countIf(active = 1) AS active_seconds,
     toUnixTimestamp64Milli(min(ts)) AS start_ms, toUnixTimestamp64Milli(max(ts)) AS end_ms,

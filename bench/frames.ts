@@ -8,8 +8,8 @@
 // the recorded value with a small random walk, timestamps advance by the recorded Δt. Deterministic per seed.
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { encodeDelta, normalizeReport } from '../sdk/src/delta.ts'
-import type { StatsState } from '../sdk/src/delta.ts'
+import { encodeDelta, normalizeReport } from '../core/delta.ts'
+import type { StatsState } from '../core/delta.ts'
 import { prng } from '../test/helpers/prng.ts'
 
 export type Role = 'sender' | 'receiver'

@@ -1,15 +1,15 @@
 // Storage figures on the embedded store (chDB): bytes on disk per stream-second after merges, and insert
 // throughput of the batching path. Rows are what the collector writes: per-second metrics from the
-// collector's own derivation (collector/derive.ts) of realistic per-session report series, identity
+// collector's own derivation (core/derive.ts) of realistic per-session report series, identity
 // columns as session.ts sets them, raw frames as the SDK's encoder produces them.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Session } from 'chdb'
-import { deriveSecond } from '../collector/derive.ts'
-import type { Snapshot } from '../collector/derive.ts'
-import { encodeDelta, normalizeReport } from '../sdk/src/delta.ts'
-import type { StatsState } from '../sdk/src/delta.ts'
+import { deriveSecond } from '../core/derive.ts'
+import type { Snapshot } from '../core/derive.ts'
+import { encodeDelta, normalizeReport } from '../core/delta.ts'
+import type { StatsState } from '../core/delta.ts'
 import { toJsonEachRow } from '../store/index.ts'
 import type { Store } from '../store/index.ts'
 import { openStore } from '../store/open.ts'

@@ -1,5 +1,6 @@
 // The `rtcpulse` command line. Flags mirror the environment variables of collector/config.ts.
-import { CONFIG_VARS, ConfigError, loadConfig } from '../collector/config.ts'
+import { ConfigError } from '../lib/env.ts'
+import { CONFIG_VARS, loadConfig } from '../collector/config.ts'
 import { mintToken } from '../collector/auth.ts'
 import { loadAnalyzerConfig } from '../analyzer/config.ts'
 import type { PluginFactory } from '../collector/main.ts'

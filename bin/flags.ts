@@ -3,7 +3,7 @@
 // that runs anyway with a value it cannot use (a token minted with `--ttl abc` expires at once).
 import { parseArgs } from 'node:util'
 import type { ParseArgsConfig } from 'node:util'
-import { ConfigError } from '../collector/config.ts'
+import { ConfigError } from '../lib/env.ts'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 

@@ -1,9 +1,10 @@
 // Configuration from the environment, validated once at start. Only main files call loadConfig.
-import { VERBOSE_FIELDS } from '../sdk/src/protocol.ts'
+import { VERBOSE_FIELDS } from '../core/protocol.ts'
+import { ConfigError, bool, int, logLevel } from '../lib/env.ts'
+import type { Env, LogLevel } from '../lib/env.ts'
+import { loadStoreConfig } from '../store/config.ts'
 import { parseTrustedProxies } from './proxies.ts'
 import type { TrustedProxies } from './proxies.ts'
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 /** A signing key: tokens signed with it may only claim `app`. */
 export interface SigningKey {
@@ -68,35 +69,6 @@ export interface Config {
   deletionPollMs: number
 }
 
-/** Thrown by loadConfig; the message names the variable and what it accepts. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
-}
-
-export type Env = Record<string, string | undefined>
-
-/** Parses an integer variable within [min, max]; `def` when unset; throws ConfigError naming it. */
-export function int(env: Env, name: string, def: number, min: number, max: number): number {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return def
-  const v = Number(raw)
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(
-      `${name}=${JSON.stringify(raw)} is invalid: expected an integer from ${min} to ${max}`,
-    )
-  }
-  return v
-}
-
-/** Parses `true/false/1/0/yes/no/on/off`; `def` when unset; throws ConfigError otherwise. */
-export function bool(env: Env, name: string, def: boolean): boolean {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return def
-  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true
-  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false
-  throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: expected true or false`)
-}
-
 function parseKeys(raw: string | undefined): SigningKey[] {
   if (!raw) return []
   return raw.split(',').map((entry) => {
@@ -156,43 +128,8 @@ function parseRetention(env: Env): Map<string, number> {
 
 /** Validates the environment into a Config. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env): Config {
-  const logLevel = (env.LOG_LEVEL ?? 'info') as LogLevel
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError(
-      `LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)} is invalid: expected one of ${LOG_LEVELS.join(', ')}`,
-    )
-  }
-  const url = env.CLICKHOUSE_URL
-  if (url !== undefined && url !== '') {
-    let parsed: URL
-    try {
-      parsed = new URL(url)
-    } catch {
-      throw new ConfigError(`CLICKHOUSE_URL=${JSON.stringify(url)} is invalid: expected http(s)://host:port`)
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new ConfigError(
-        `CLICKHOUSE_URL=${JSON.stringify(url)} is invalid: expected an http:// or https:// URL`,
-      )
-    }
-  }
-  const database = env.CLICKHOUSE_DATABASE || 'rtcpulse'
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) {
-    throw new ConfigError(
-      `CLICKHOUSE_DATABASE=${JSON.stringify(database)} is invalid: expected letters, digits and _`,
-    )
-  }
-  const cluster = env.CLICKHOUSE_CLUSTER || undefined
-  if (cluster !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(cluster)) {
-    throw new ConfigError(
-      `CLICKHOUSE_CLUSTER=${JSON.stringify(cluster)} is invalid: expected a cluster name of letters, digits and _`,
-    )
-  }
-  if (cluster !== undefined && !url) {
-    throw new ConfigError(
-      'CLICKHOUSE_CLUSTER is set but CLICKHOUSE_URL is not: the embedded store (chDB) is one process, not a cluster; set CLICKHOUSE_URL to a host of the cluster or unset CLICKHOUSE_CLUSTER',
-    )
-  }
+  const level = logLevel(env)
+  const store = loadStoreConfig(env)
   const certFile = env.TLS_CERT || undefined
   const keyFile = env.TLS_KEY || undefined
   if (Boolean(certFile) !== Boolean(keyFile)) {
@@ -249,14 +186,9 @@ export function loadConfig(env: Env): Config {
     port: int(env, 'PORT', 8080, 0, 65535),
     sdkOmit,
     host,
-    dataDir: env.RTCPULSE_DATA_DIR || './data',
-    database,
-    clickhouse: url
-      ? { url, username: env.CLICKHOUSE_USER || 'default', password: env.CLICKHOUSE_PASSWORD ?? '' }
-      : undefined,
-    cluster,
+    ...store,
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
-    logLevel,
+    logLevel: level,
     dev,
     keys,
     maxTokenTtlS: int(env, 'RTCPULSE_MAX_TOKEN_TTL_S', 86_400, 60, 31_536_000),

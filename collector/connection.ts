@@ -2,8 +2,8 @@
 // its fields; the protocol itself (hello, resume, seqs, derivation, acks) is the ClientSession's.
 import type { IncomingMessage } from 'node:http'
 import type { RawData, WebSocket } from 'ws'
-import { CloseCode } from '../sdk/src/protocol.ts'
-import type { ServerFrame } from '../sdk/src/protocol.ts'
+import { CloseCode } from '../core/protocol.ts'
+import type { ServerFrame } from '../core/protocol.ts'
 import { setMessageLimit } from './message-limit.ts'
 import { createFrameParts } from './frame-parts.ts'
 import { parseClientFrame } from './protocol.ts'

@@ -4,8 +4,8 @@
 // all but the last marked `more: 1`. The last part's envelope (ts, key, rm, gap) with every part's `d` is
 // the frame as it was before it was cut, so the seq checks, decoding, storage and acks after this never
 // see a part. One joiner per connection (a stream, or one ingest request).
-import type { ChannelFrame, StatsFrame, StatsPatch } from '../sdk/src/protocol.ts'
-import type { ErrorCode } from '../sdk/src/protocol.ts'
+import type { ChannelFrame, StatsFrame, StatsPatch } from '../core/protocol.ts'
+import type { ErrorCode } from '../core/protocol.ts'
 
 /** A validated frame with its JSON text and the values validation left out (see parseClientFrame). */
 export interface Received {

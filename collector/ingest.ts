@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { StoreError, isSchemaError } from '../store/index.ts'
 import type { Store } from '../store/index.ts'
-import type { Registry } from './metrics.ts'
+import type { Registry } from '../lib/metrics.ts'
 
 /** Tables in write order; `raw_frames` must stay last. */
 export const TABLES = ['peers', 'events', 'stream_seconds', 'transport_seconds', 'raw_frames'] as const

@@ -1,29 +1,14 @@
 // Process entry for `rtcpulse start`: the only place that reads the environment and owns signals.
-import pino from 'pino'
-import type { Hono } from 'hono'
-import type { Logger } from 'pino'
+import { createLogger } from '../lib/log.ts'
+import type { PluginFactory as GenericPluginFactory } from '../lib/plugin.ts'
 import { openStore } from '../store/open.ts'
 import type { Store } from '../store/index.ts'
 import { loadConfig } from './config.ts'
-import type { Config } from './config.ts'
 import { createCollector } from './server.ts'
 import type { Collector } from './server.ts'
-import type { Registry } from './metrics.ts'
 
-/** Something that runs beside the collector in the same process (the analyzer), given the open store. */
-export interface Plugin {
-  mount?: (app: Hono) => void
-  /** Metrics the collector serves at /metrics beside its own. */
-  metrics?: Registry
-  start?: () => void
-  stop?: () => Promise<void>
-}
-export type PluginFactory = (deps: {
-  store: Store
-  config: Config
-  log: Logger
-  env: Record<string, string | undefined>
-}) => Plugin
+/** A plugin of this collector: given the open store. */
+export type PluginFactory = GenericPluginFactory<Store>
 
 export interface Running {
   url: string
@@ -49,7 +34,7 @@ export async function startCollector(
   options: StartOptions = {},
 ): Promise<Running> {
   const config = loadConfig(env)
-  const log = pino({ level: config.logLevel, base: { service: 'rtcpulse' } })
+  const log = createLogger(config.logLevel, 'rtcpulse')
   if (config.dev) {
     // Loud on purpose, and visible to monitoring too: /readyz says `dev: true`, /metrics rtcpulse_dev_mode 1.
     const exposed = !LOOPBACK.has(config.host)
@@ -72,7 +57,7 @@ export async function startCollector(
     },
     'store ready',
   )
-  const parts = plugins.map((p) => p({ store, config, log, env }))
+  const parts = plugins.map((p) => p({ store, log, env, dev: config.dev, analyzer: config.analyzer }))
   const collector = createCollector({
     config,
     store,

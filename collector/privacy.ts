@@ -4,7 +4,7 @@
 // client's address. IPv4 keeps its /24 and IPv6 its /48 (the granularity of routing, enough to tell
 // networks apart for troubleshooting, not to find a household).
 import { isIPv4, isIPv6 } from 'node:net'
-import type { EventFrame, StatsFrame } from '../sdk/src/protocol.ts'
+import type { EventFrame, StatsFrame } from '../core/protocol.ts'
 
 /** Fields whose string value holds an address (or a URL or candidate line with one). */
 const IP_FIELDS = new Set(['address', 'ip', 'relatedAddress', 'url', 'candidate', 'hostCandidate'])

@@ -9,8 +9,8 @@ import type {
   IngestRequest,
   StatValue,
   StatsFrame,
-} from '../sdk/src/protocol.ts'
-import { PROTOCOL_VERSION } from '../sdk/src/protocol.ts'
+} from '../core/protocol.ts'
+import { PROTOCOL_VERSION } from '../core/protocol.ts'
 
 // Identifiers end up as ClickHouse key columns and in logs: bounded and printable.
 const id = z

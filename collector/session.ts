@@ -2,16 +2,16 @@
 // Transport-free: the WebSocket handler (stream.ts) and the HTTP fallback (`POST /v1/ingest`) both drive
 // it through `hello()` and `frame()`, and receive server frames through `out`.
 import type { Logger } from 'pino'
-import { applyDelta } from '../sdk/src/delta.ts'
-import type { StatsState } from '../sdk/src/delta.ts'
-import { MONITOR_CHANNEL, PROTOCOL_VERSION } from '../sdk/src/protocol.ts'
-import type { ChannelFrame, ErrorCode, HelloFrame, ServerFrame } from '../sdk/src/protocol.ts'
+import { applyDelta } from '../core/delta.ts'
+import type { StatsState } from '../core/delta.ts'
+import { MONITOR_CHANNEL, PROTOCOL_VERSION } from '../core/protocol.ts'
+import type { ChannelFrame, ErrorCode, HelloFrame, ServerFrame } from '../core/protocol.ts'
 import type { Store } from '../store/index.ts'
 import { verifyToken } from './auth.ts'
 import { ClockSkew } from './clock-skew.ts'
 import type { Config } from './config.ts'
-import { deriveSecond } from './derive.ts'
-import type { Snapshot } from './derive.ts'
+import { deriveSecond } from '../core/derive.ts'
+import type { Snapshot } from '../core/derive.ts'
 import type { Ingest, RowSet } from './ingest.ts'
 import { maskEventFrame, maskIp, maskStatsFrame, mayHoldAddress } from './privacy.ts'
 import { identityKey } from './registry.ts'
@@ -19,7 +19,7 @@ import type { Attached, Identity, SessionRegistry } from './registry.ts'
 import { singleResumeLoader } from './resume.ts'
 import type { ResumeLoader } from './resume.ts'
 import type { CollectorMetrics } from './stats.ts'
-import { parseUserAgent } from './user-agent.ts'
+import { parseUserAgent } from '../core/user-agent.ts'
 
 export interface SessionDeps {
   store: Store

@@ -1,6 +1,6 @@
 // The collector's own Prometheus metrics (served at /metrics).
-import { Registry } from './metrics.ts'
-import type { Counter, Gauge } from './metrics.ts'
+import { Registry } from '../lib/metrics.ts'
+import type { Counter, Gauge } from '../lib/metrics.ts'
 
 export interface CollectorMetrics {
   registry: Registry
@@ -31,7 +31,7 @@ export function createCollectorMetrics(registry = new Registry()): CollectorMetr
     ]),
     implausible: registry.counter(
       'rtcpulse_implausible_values_total',
-      'Derived values beyond physical bounds, stored as null, by metric (collector/plausible.ts)',
+      'Derived values beyond physical bounds, stored as null, by metric (core/plausible.ts)',
       ['metric'],
     ),
   }

@@ -46,7 +46,8 @@ async function main(): Promise<void> {
   rmSync(dist, { recursive: true, force: true })
   await build({ ...esmOptions, outfile: join(dist, 'index.js') })
   await build({ ...iifeOptions, outfile: join(dist, 'rtcpulse.min.js') })
-  // Declarations straight from the sources; index.d.ts re-exports them for package consumers.
+  // Declarations straight from the sources. The SDK shares its protocol and delta codec with the server
+  // (core/), so the declarations keep the repository's layout under dist/types: sdk/src/ and core/.
   execFileSync(
     process.execPath,
     [
@@ -57,17 +58,23 @@ async function main(): Promise<void> {
       'false',
       '--emitDeclarationOnly',
       '--declaration',
+      '--rootDir',
+      join(sdkDir, '..'),
       '--outDir',
       join(dist, 'types'),
     ],
     { stdio: 'inherit' },
   )
   // The sources import './x.ts'; declaration consumers resolve './x.js' to x.d.ts under every moduleResolution.
-  const types = join(dist, 'types')
-  for (const f of readdirSync(types)) {
-    const p = join(types, f)
-    writeFileSync(p, readFileSync(p, 'utf8').replace(/(from '\.\/[\w-]+)\.ts'/g, "$1.js'"))
+  for (const p of declarations(join(dist, 'types'))) {
+    writeFileSync(p, readFileSync(p, 'utf8').replace(/(from '\.{1,2}\/[\w./-]+)\.ts'/g, "$1.js'"))
   }
+}
+
+function declarations(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? declarations(join(dir, e.name)) : e.name.endsWith('.d.ts') ? [join(dir, e.name)] : [],
+  )
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main()

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import type { Context, Hono } from 'hono'
-import type { PluginFactory } from '../../collector/main.ts'
+import type { PluginFactory } from '../../lib/plugin.ts'
 import { WEB_DIR, bundleWeb, webAssets } from './bundle.ts'
 import type { WebAssets } from './bundle.ts'
 
@@ -96,6 +96,6 @@ export function mount(app: Hono, options: WebViewOptions = {}): void {
 }
 
 /** The web view as a collector plugin; in dev mode it bundles the sources, so edits show on restart. */
-export const webView: PluginFactory = ({ config }) => ({
-  mount: (app) => mount(app, { prebuilt: !config.dev }),
+export const webView: PluginFactory<unknown> = ({ dev }) => ({
+  mount: (app) => mount(app, { prebuilt: !dev }),
 })

@@ -2,4 +2,4 @@
 export { createMonitor, sampled, SDK_VERSION } from './monitor.ts'
 export type { Monitor, MonitorError, MonitorOptions, PcHandle } from './monitor.ts'
 export type { WebSocketCtor } from './transport.ts'
-export type * from './protocol.ts'
+export type * from '../../core/protocol.ts'

@@ -1,10 +1,10 @@
 // createMonitor: polls getStats() of the peer connections it is given, turns their events into frames,
 // and hands both to the outbox and transport. Invariant 3 (DESIGN.md): after createMonitor returns,
 // nothing here throws into the app — every callback runs inside `guard`, every failure goes to onError.
-import { readReport } from './delta.ts'
+import { readReport } from '../../core/delta.ts'
 import { createOutbox } from './outbox.ts'
-import { MONITOR_CHANNEL, PROTOCOL_VERSION } from './protocol.ts'
-import type { HelloFrame } from './protocol.ts'
+import { MONITOR_CHANNEL, PROTOCOL_VERSION } from '../../core/protocol.ts'
+import type { HelloFrame } from '../../core/protocol.ts'
 import { createTransport } from './transport.ts'
 import type { WebSocketCtor } from './transport.ts'
 

@@ -7,9 +7,9 @@
 // frame > done is still queued. After a reconnect, a keyframe of the base at seq `done` primes the
 // collector's decoder (seq <= stored: decode only) or, when frames were dropped after the last stored one,
 // is stored itself with `gap` covering the dropped run — so the frames that follow decode and never jump.
-import { applyDelta, encodeDelta } from './delta.ts'
-import type { StatsObject, StatsState } from './delta.ts'
-import type { ChannelFrame, StatsFrame, StatsPatch } from './protocol.ts'
+import { applyDelta, encodeDelta } from '../../core/delta.ts'
+import type { StatsObject, StatsState } from '../../core/delta.ts'
+import type { ChannelFrame, StatsFrame, StatsPatch } from '../../core/protocol.ts'
 
 interface Queued {
   /** Length of the frame's JSON text as first sent: what the byte bound counts. */

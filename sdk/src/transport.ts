@@ -2,7 +2,7 @@
 // capped exponential backoff and full jitter; `POST /v1/ingest` batches when a WebSocket cannot be opened;
 // `sendBeacon` when the page goes away. Never throws: every failure goes to `onError`.
 import type { Outbox } from './outbox.ts'
-import type { ServerFrame } from './protocol.ts'
+import type { ServerFrame } from '../../core/protocol.ts'
 
 /** Anything `new`-able with a URL that behaves like a browser WebSocket (the `ws` package does). */
 export type WebSocketCtor = new (url: string) => unknown

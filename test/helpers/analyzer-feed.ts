@@ -1,13 +1,13 @@
-// Feeds a real collector over its WebSocket protocol (sdk/src/protocol.ts) without the SDK: getStats()
-// reports are normalised and delta-encoded with the SDK's own codec (sdk/src/delta.ts), numbered per pc,
+// Feeds a real collector over its WebSocket protocol (core/protocol.ts) without the SDK: getStats()
+// reports are normalised and delta-encoded with the SDK's own codec (core/delta.ts), numbered per pc,
 // and sent as stats frames; events go out as event frames. Used live (one report per second from a real
 // call) and for replaying recorded reports as fast as the socket takes them (timestamps come from the
 // reports, so nothing waits in real time).
 import WebSocket from 'ws'
-import { encodeDelta, normalizeReport } from '../../sdk/src/delta.ts'
-import type { ReportLike, StatsState } from '../../sdk/src/delta.ts'
-import { PROTOCOL_VERSION } from '../../sdk/src/protocol.ts'
-import type { ClientFrame, ServerFrame } from '../../sdk/src/protocol.ts'
+import { encodeDelta, normalizeReport } from '../../core/delta.ts'
+import type { ReportLike, StatsState } from '../../core/delta.ts'
+import { PROTOCOL_VERSION } from '../../core/protocol.ts'
+import type { ClientFrame, ServerFrame } from '../../core/protocol.ts'
 
 export interface FeederHello {
   app: string

@@ -1,10 +1,10 @@
 // Many scoreable sessions in a store, fast: one recorded 30 s sending pc (test/fixtures/recorded,
-// sender-30s, rebased to end at `endMs`) derived as the collector would (collector/derive.ts), then
+// sender-30s, rebased to end at `endMs`) derived as the collector would (core/derive.ts), then
 // copied in SQL under other session ids. raw_frames rows are written last, as the collector does, so
 // the sessions are discovered through session_activity (store/migrations/011).
-import { deriveSecond } from '../../collector/derive.ts'
-import type { Snapshot } from '../../collector/derive.ts'
-import { normalizeReport } from '../../sdk/src/delta.ts'
+import { deriveSecond } from '../../core/derive.ts'
+import type { Snapshot } from '../../core/derive.ts'
+import { normalizeReport } from '../../core/delta.ts'
 import type { Store } from '../../store/index.ts'
 import { loadRecorded } from './recorded.ts'
 

@@ -6,7 +6,7 @@
 import WebSocket from 'ws'
 import { createMonitor } from '../../sdk/src/index.ts'
 import type { Monitor, MonitorError, WebSocketCtor } from '../../sdk/src/index.ts'
-import type { ServerFrame } from '../../sdk/src/protocol.ts'
+import type { ServerFrame } from '../../core/protocol.ts'
 import type { Store } from '../../store/index.ts'
 import { asReport, reportSequence } from './reports.ts'
 import type { Stat } from './reports.ts'

@@ -2,8 +2,8 @@
 // recorded 30-second sequences of a loopback @roamhq/wrtc call (test/fixtures/recorded/).
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { normalizeReport } from '../../sdk/src/delta.ts'
-import type { ReportLike, StatsState } from '../../sdk/src/delta.ts'
+import { normalizeReport } from '../../core/delta.ts'
+import type { ReportLike, StatsState } from '../../core/delta.ts'
 
 export type Stat = { id: string; timestamp?: number; [k: string]: unknown }
 

@@ -1,8 +1,8 @@
 // A minimal protocol client over a real `ws` socket, for driving the collector frame by frame.
 import WebSocket from 'ws'
-import { encodeDelta, normalizeReport } from '../../sdk/src/delta.ts'
-import type { StatsState } from '../../sdk/src/delta.ts'
-import type { HelloFrame, ServerFrame, StatsFrame } from '../../sdk/src/protocol.ts'
+import { encodeDelta, normalizeReport } from '../../core/delta.ts'
+import type { StatsState } from '../../core/delta.ts'
+import type { HelloFrame, ServerFrame, StatsFrame } from '../../core/protocol.ts'
 import { asReport } from './reports.ts'
 import type { Stat } from './reports.ts'
 

@@ -1,7 +1,7 @@
 // The two ways the analyzer runs: inside the collector (analyzerPlugin, on unless RTCPULSE_ANALYZER=false)
 // and as its own process (analyzer/main.ts), and its configuration errors.
 import { describe, expect, it } from 'vitest'
-import { ConfigError } from '../../collector/config.ts'
+import { ConfigError } from '../../lib/env.ts'
 import { loadAnalyzerConfig } from '../../analyzer/config.ts'
 import { loadStandaloneConfig, startAnalyzer } from '../../analyzer/main.ts'
 import { analyzerPlugin } from '../../analyzer/plugin.ts'

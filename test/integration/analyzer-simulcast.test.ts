@@ -1,4 +1,4 @@
-// Simulcast through derivation, storage and scoring on real chDB (collector/simulcast.ts, SCORING.md §1,
+// Simulcast through derivation, storage and scoring on real chDB (core/simulcast.ts, SCORING.md §1,
 // §2): a source with three layers whose top layer stops and restarts is one outbound stream keyed by its
 // top layer's SSRC, pairs with the receiver of that layer, and its layer switches are counted apart, not
 // read as bitrate variance. Summing the layers (score_version 4) gave this very call CV 0.43, a variance

@@ -6,7 +6,7 @@ import type { TestCollector } from '../helpers/collector.ts'
 import { reportSequence } from '../helpers/reports.ts'
 import { connect, helloFor, statsFrames } from '../helpers/stream-client.ts'
 import type { StreamClient } from '../helpers/stream-client.ts'
-import type { ErrorFrame, ServerFrame, StatsFrame } from '../../sdk/src/protocol.ts'
+import type { ErrorFrame, ServerFrame, StatsFrame } from '../../core/protocol.ts'
 
 let c: TestCollector
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { startTestCollector } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
 import { reportSequence } from '../helpers/reports.ts'
 import { connect, helloFor, keyframeAt, statsFrames } from '../helpers/stream-client.ts'
-import type { ServerFrame, WelcomeFrame } from '../../sdk/src/protocol.ts'
+import type { ServerFrame, WelcomeFrame } from '../../core/protocol.ts'
 
 let c: TestCollector
 beforeAll(async () => {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pino } from 'pino'
 import { createIngest } from '../../collector/ingest.ts'
-import { Registry } from '../../collector/metrics.ts'
+import { Registry } from '../../lib/metrics.ts'
 import { openStore } from '../../store/open.ts'
 import type { Store } from '../../store/index.ts'
 import { FaultyStore } from '../helpers/fault-store.ts'

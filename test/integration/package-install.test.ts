@@ -142,7 +142,7 @@ describe('the packed SDK', () => {
   it('streams a real call into the installed server', async () => {
     const sdkDir = join(app, 'node_modules/@rtcpulse/sdk')
     expect(existsSync(join(sdkDir, 'dist/rtcpulse.min.js'))).toBe(true)
-    expect(existsSync(join(sdkDir, 'dist/types/index.d.ts'))).toBe(true)
+    expect(existsSync(join(sdkDir, 'dist/types/sdk/src/index.d.ts'))).toBe(true)
     const sdk = (await import(pathToFileURL(join(sdkDir, 'dist/index.js')).href)) as {
       createMonitor: typeof CreateMonitor
     }

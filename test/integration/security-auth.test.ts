@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { analyzerPlugin } from '../../analyzer/plugin.ts'
 import { mintToken } from '../../collector/auth.ts'
-import type { ServerFrame } from '../../sdk/src/protocol.ts'
+import type { ServerFrame } from '../../core/protocol.ts'
 import { startTestCollector } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
 import { reportSequence } from '../helpers/reports.ts'

@@ -1,9 +1,9 @@
 // Guards "no lies stored": a value beyond physical bounds is stored as null and counted in /metrics
-// (collector/plausible.ts), the monitor channel `_` takes no stats, and the collector answers every
+// (core/plausible.ts), the monitor channel `_` takes no stats, and the collector answers every
 // frame it refuses for its seq (first frame of a channel, seq 0, a seq going back) with an error frame.
 // Real collector on chDB, real socket.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ErrorFrame, ServerFrame } from '../../sdk/src/protocol.ts'
+import type { ErrorFrame, ServerFrame } from '../../core/protocol.ts'
 import { guid, startTestCollector } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
 import { reportSequence } from '../helpers/reports.ts'

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../../collector/config.ts'
+import { ConfigError } from '../../lib/env.ts'
+import { loadConfig } from '../../collector/config.ts'
 
 const dev = { RTCPULSE_DEV: '1' }
 

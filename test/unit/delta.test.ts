@@ -8,8 +8,8 @@ import {
   materialize,
   mergeDelta,
   normalizeReport,
-} from '../../sdk/src/delta.ts'
-import type { StatsState } from '../../sdk/src/delta.ts'
+} from '../../core/delta.ts'
+import type { StatsState } from '../../core/delta.ts'
 import { asReport, loadFixture, reportSequence } from '../helpers/reports.ts'
 import type { Stat } from '../helpers/reports.ts'
 

@@ -5,9 +5,9 @@
 // times stay 0 while responses arrive. Every derived second must still be true: no invented zero RTT,
 // no loss, framerate and bitrate as sent.
 import { describe, expect, it } from 'vitest'
-import { deriveSecond } from '../../collector/derive.ts'
-import type { Derived, Snapshot, StreamMetrics } from '../../collector/derive.ts'
-import { normalizeReport } from '../../sdk/src/delta.ts'
+import { deriveSecond } from '../../core/derive.ts'
+import type { Derived, Snapshot, StreamMetrics } from '../../core/derive.ts'
+import { normalizeReport } from '../../core/delta.ts'
 import { loadRecorded } from '../helpers/recorded.ts'
 import { asReport } from '../helpers/reports.ts'
 

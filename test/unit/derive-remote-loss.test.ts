@@ -1,9 +1,9 @@
 // Outbound loss when the far end's report has no fractionLost (Chrome 86, test/fixtures/dumps): the
 // newly reported packetsLost of remote-inbound-rtp over them plus the packets sent in the same interval.
 import { describe, expect, it } from 'vitest'
-import { normalizeReport } from '../../sdk/src/delta.ts'
-import { deriveSecond } from '../../collector/derive.ts'
-import type { Derived, Snapshot, StreamMetrics } from '../../collector/derive.ts'
+import { normalizeReport } from '../../core/delta.ts'
+import { deriveSecond } from '../../core/derive.ts'
+import type { Derived, Snapshot, StreamMetrics } from '../../core/derive.ts'
 import { asReport, reportSequence } from '../helpers/reports.ts'
 import type { Stat } from '../helpers/reports.ts'
 

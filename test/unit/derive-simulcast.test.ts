@@ -1,10 +1,10 @@
-// Guards the simulcast row (collector/simulcast.ts): an outbound video source with several encodings is
+// Guards the simulcast row (core/simulcast.ts): an outbound video source with several encodings is
 // one stream whose row each second is its top active layer's, keyed by that layer's SSRC, so a receiver of
 // that layer pairs with it and a layer switch is a change of SSRC, never a step in a summed bitrate.
 import { describe, expect, it } from 'vitest'
-import { normalizeReport } from '../../sdk/src/delta.ts'
-import { deriveSecond } from '../../collector/derive.ts'
-import type { Derived, Snapshot, StreamMetrics } from '../../collector/derive.ts'
+import { normalizeReport } from '../../core/delta.ts'
+import { deriveSecond } from '../../core/derive.ts'
+import type { Derived, Snapshot, StreamMetrics } from '../../core/derive.ts'
 import { asReport, reportSequence } from '../helpers/reports.ts'
 import type { Stat } from '../helpers/reports.ts'
 

@@ -1,9 +1,9 @@
 // Guards DESIGN.md's metric rules: rates over the report's own Δt, and a counter that goes down (or a
 // missing previous sample) yields null for that second — never a zero or a spike in the stored series.
 import { describe, expect, it } from 'vitest'
-import { normalizeReport } from '../../sdk/src/delta.ts'
-import { deriveSecond } from '../../collector/derive.ts'
-import type { Derived, Snapshot, StreamMetrics } from '../../collector/derive.ts'
+import { normalizeReport } from '../../core/delta.ts'
+import { deriveSecond } from '../../core/derive.ts'
+import type { Derived, Snapshot, StreamMetrics } from '../../core/derive.ts'
 import { asReport, reportSequence } from '../helpers/reports.ts'
 import type { Stat } from '../helpers/reports.ts'
 import { loadRecordedAsIs } from '../helpers/recorded.ts'

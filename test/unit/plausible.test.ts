@@ -1,8 +1,8 @@
-// The physical bounds of derived metrics (collector/plausible.ts): what no real stream reaches is
+// The physical bounds of derived metrics (core/plausible.ts): what no real stream reaches is
 // dropped to null (resolution to 0) and named, and what real streams do reach is kept as it is.
 import { describe, expect, it } from 'vitest'
-import type { StreamMetrics, TransportMetrics } from '../../collector/derive.ts'
-import { boundStream, boundTransport } from '../../collector/plausible.ts'
+import type { StreamMetrics, TransportMetrics } from '../../core/derive.ts'
+import { boundStream, boundTransport } from '../../core/plausible.ts'
 
 const stream = (over: Partial<StreamMetrics>): StreamMetrics =>
   ({

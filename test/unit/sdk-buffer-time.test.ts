@@ -4,9 +4,9 @@
 // and more while they fit in 1 MiB; what it drops goes oldest first and shows as a `gap` on the priming
 // keyframe of the next connection, never silently.
 import { describe, expect, it } from 'vitest'
-import { readReport } from '../../sdk/src/delta.ts'
+import { readReport } from '../../core/delta.ts'
 import { createOutbox } from '../../sdk/src/outbox.ts'
-import type { ChannelFrame } from '../../sdk/src/protocol.ts'
+import type { ChannelFrame } from '../../core/protocol.ts'
 import { asReport } from '../helpers/reports.ts'
 import type { Stat } from '../helpers/reports.ts'
 import { sfuReports } from '../helpers/sfu-reports.ts'

@@ -1,13 +1,13 @@
-// The SDK and the collector share sdk/src/delta.ts, so "they agree" is only worth something if the
+// The SDK and the collector share core/delta.ts, so "they agree" is only worth something if the
 // encoding is lossless on real reports: every frame the outbox emits, serialised to JSON and parsed back as
 // the collector receives it, must rebuild exactly the state the SDK encoded — through keyframes, deltas,
 // removed fields and removed objects. It also holds the per-poll CPU budget (DESIGN.md invariant 3).
 import { describe, expect, it } from 'vitest'
-import { applyDelta, cloneState, encodeDelta, normalizeReport, readReport } from '../../sdk/src/delta.ts'
-import type { StatsObject, StatsState } from '../../sdk/src/delta.ts'
+import { applyDelta, cloneState, encodeDelta, normalizeReport, readReport } from '../../core/delta.ts'
+import type { StatsObject, StatsState } from '../../core/delta.ts'
 import { createOutbox } from '../../sdk/src/outbox.ts'
-import { VERBOSE_FIELDS } from '../../sdk/src/protocol.ts'
-import type { StatsFrame } from '../../sdk/src/protocol.ts'
+import { VERBOSE_FIELDS } from '../../core/protocol.ts'
+import type { StatsFrame } from '../../core/protocol.ts'
 import { asReport, reportSequences, reportTs, stateOf } from '../helpers/sdk-fixtures.ts'
 
 const sequences = reportSequences()
@@ -105,7 +105,7 @@ describe('readReport', () => {
         'totalAudioEnergy',
       ]),
     )
-    // What the collector derives from stays (collector/derive.ts).
+    // What the collector derives from stays (core/derive.ts).
     for (const k of [
       'bytesReceived',
       'packetsLost',

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createMonitor, sampled } from '../../sdk/src/index.ts'
 import type { MonitorError, MonitorOptions } from '../../sdk/src/index.ts'
-import type { EventFrame } from '../../sdk/src/protocol.ts'
+import type { EventFrame } from '../../core/protocol.ts'
 import { MemoryCollector } from '../helpers/sdk-fake-collector.ts'
 import { asReport, reportSequences } from '../helpers/sdk-fixtures.ts'
 

@@ -3,10 +3,10 @@
 // next connection can be primed with exactly the state the following deltas were encoded against. A drop
 // must surface as a `gap` the collector accepts — never as a silent hole or a refused sequence.
 import { describe, expect, it } from 'vitest'
-import { applyDelta, cloneState } from '../../sdk/src/delta.ts'
-import type { StatsState } from '../../sdk/src/delta.ts'
+import { applyDelta, cloneState } from '../../core/delta.ts'
+import type { StatsState } from '../../core/delta.ts'
 import { createOutbox } from '../../sdk/src/outbox.ts'
-import type { ChannelFrame, StatsFrame } from '../../sdk/src/protocol.ts'
+import type { ChannelFrame, StatsFrame } from '../../core/protocol.ts'
 import { reportSequences, reportTs, stateOf } from '../helpers/sdk-fixtures.ts'
 
 const reports = reportSequences().find((s) => s.reports.length > 10)?.reports ?? []

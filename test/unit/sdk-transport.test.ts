@@ -4,11 +4,11 @@
 // frame once across cuts, make dropped frames a `gap` the collector accepts, never retry what cannot
 // succeed (auth, policy, size), fall back to HTTP batches and hand leftovers to sendBeacon on close.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { cloneState } from '../../sdk/src/delta.ts'
-import type { StatsState } from '../../sdk/src/delta.ts'
+import { cloneState } from '../../core/delta.ts'
+import type { StatsState } from '../../core/delta.ts'
 import { createOutbox } from '../../sdk/src/outbox.ts'
-import { VERBOSE_FIELDS } from '../../sdk/src/protocol.ts'
-import type { HelloFrame } from '../../sdk/src/protocol.ts'
+import { VERBOSE_FIELDS } from '../../core/protocol.ts'
+import type { HelloFrame } from '../../core/protocol.ts'
 import { backoff, createTransport } from '../../sdk/src/transport.ts'
 import { MemoryCollector } from '../helpers/sdk-fake-collector.ts'
 import { reportSequences, reportTs, stateOf } from '../helpers/sdk-fixtures.ts'

@@ -4,7 +4,7 @@
 // Rules, applied to every rate: Δt comes from the stats objects' own timestamps; a missing previous
 // sample, Δt <= 0 or a counter that went down (a reset: new ssrc, ICE restart, track replaced) gives
 // null for that second, never a clamped zero. Field names follow W3C webrtc-stats (§7 RTP stats).
-import type { StatsObject, StatsState } from '../sdk/src/delta.ts'
+import type { StatsObject, StatsState } from './delta.ts'
 import { boundStream, boundTransport } from './plausible.ts'
 import { mergeSimulcast } from './simulcast.ts'
 
@@ -83,7 +83,7 @@ export interface Derived {
   streams: StreamMetrics[]
   transport: TransportMetrics | undefined
   snapshot: Snapshot
-  /** Columns whose value was physically implausible and was dropped (collector/plausible.ts), one per value. */
+  /** Columns whose value was physically implausible and was dropped (core/plausible.ts), one per value. */
   implausible: string[]
 }
 
