@@ -17,39 +17,6 @@ export interface ReportLike {
   forEach(cb: (value: { id: string; timestamp?: number; [k: string]: unknown }) => void): void
 }
 
-/**
- * Reads one report into the state model in one pass: `ts` defaults to the first object's timestamp
- * (webrtc-stats §5: all stats of one getStats() call share one). Drops fields that are not stats values
- * (undefined, arrays) and those whose name `omit` matches (the collector's `welcome.omit`). Returns the
- * state and the ts used.
- */
-type Memo = RegExp & { memo?: Record<string, boolean> }
-
-export function readReport(report: ReportLike, omit?: RegExp, ts?: number): [StatsState, number] {
-  const state: StatsState = new Map()
-  report.forEach((stat) => {
-    ts ??= stat.timestamp
-    const obj: StatsObject = {}
-    for (const k in stat) {
-      const v = stat[k]
-      // Stats values are numbers, strings, booleans and records; undefined and arrays (the only values with
-      // a `map`: stats are WebIDL dictionaries of plain data) are dropped.
-      // A report repeats the same field names: each is tested against `omit` once, the answer kept on it.
-      if (
-        k == 'id' ||
-        (k == 'timestamp' && v == ts) ||
-        v == null ||
-        (v as []).map ||
-        (omit && (((omit as Memo).memo ??= {})[k] ??= omit.test(k)))
-      )
-        continue
-      obj[k] = v as StatValue
-    }
-    state.set(stat.id, obj)
-  })
-  return [state, ts ?? Date.now()]
-}
-
 /** Normalises one report at `ts` into the state model with every field. */
 export const normalizeReport = (report: ReportLike, ts: number): StatsState =>
   readReport(report, undefined, ts)[0]
@@ -88,6 +55,39 @@ export function encodeDelta(prev: StatsState | undefined, next: StatsState): Enc
   }
   prev?.forEach((_, id) => next.has(id) || rm.push(id))
   return { key: !prev, d, rm }
+}
+
+/**
+ * Reads one report into the state model in one pass: `ts` defaults to the first object's timestamp
+ * (webrtc-stats §5: all stats of one getStats() call share one). Drops fields that are not stats values
+ * (undefined, arrays) and those whose name `omit` matches (the collector's `welcome.omit`). Returns the
+ * state and the ts used.
+ */
+type Memo = RegExp & { memo?: Record<string, boolean> }
+
+export function readReport(report: ReportLike, omit?: RegExp, ts?: number): [StatsState, number] {
+  const state: StatsState = new Map()
+  report.forEach((stat) => {
+    ts ??= stat.timestamp
+    const obj: StatsObject = {}
+    for (const k in stat) {
+      const v = stat[k]
+      // Stats values are numbers, strings, booleans and records; undefined and arrays (the only values with
+      // a `map`: stats are WebIDL dictionaries of plain data) are dropped.
+      // A report repeats the same field names: each is tested against `omit` once, the answer kept on it.
+      if (
+        k == 'id' ||
+        (k == 'timestamp' && v == ts) ||
+        v == null ||
+        (v as []).map ||
+        (omit && (((omit as Memo).memo ??= {})[k] ??= omit.test(k)))
+      )
+        continue
+      obj[k] = v as StatValue
+    }
+    state.set(stat.id, obj)
+  })
+  return [state, ts ?? Date.now()]
 }
 
 /**

@@ -157,7 +157,8 @@ describe('faults: a collector of several dies mid-call', () => {
     expect(errors.filter((e) => e.code !== 'disconnected')).toEqual([])
     expect(log.sockets).toBeGreaterThanOrEqual(2)
     expect(lb.made.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2)
-    expect(rows.map((r) => r.pc_id)).toEqual(['receiver', 'sender'])
+    // `_` is the monitor's own channel: the `bye` of close() (sdk/PROTOCOL.md), held to the same rule.
+    expect(rows.map((r) => r.pc_id)).toEqual(['_', 'receiver', 'sender'])
     for (const r of rows) {
       // Contiguous from 1 to the last seq the SDK sent, each once, and no frame dropped from its buffer.
       expect(r).toEqual({ pc_id: r.pc_id, n: r.hi, u: r.hi, lo: 1, hi: log.maxSeq.get(r.pc_id), gaps: 0 })
