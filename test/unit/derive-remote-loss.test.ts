@@ -1,21 +1,10 @@
 // Outbound loss when the far end's report has no fractionLost (Chrome 86, test/fixtures/dumps): the
 // newly reported packetsLost of remote-inbound-rtp over them plus the packets sent in the same interval.
 import { describe, expect, it } from 'vitest'
-import { normalizeReport } from '../../core/delta.ts'
-import { deriveSecond } from '../../core/derive.ts'
-import type { Derived, Snapshot, StreamMetrics } from '../../core/derive.ts'
-import { asReport, reportSequence } from '../helpers/reports.ts'
+import type { Derived, StreamMetrics } from '../../core/derive.ts'
+import { reportSequence } from '../helpers/reports.ts'
 import type { Stat } from '../helpers/reports.ts'
-
-function deriveAll(seq: Stat[][]): Derived[] {
-  let snap: Snapshot | undefined
-  return seq.map((stats) => {
-    const ts = stats[0]?.timestamp ?? 0
-    const d = deriveSecond(normalizeReport(asReport(stats), ts), ts, snap)
-    snap = d.snapshot
-    return d
-  })
-}
+import { deriveAll } from '../helpers/derive-series.ts'
 
 const outVideo = (d: Derived | undefined): StreamMetrics => {
   const s = d?.streams.find((x) => x.direction === 'outbound' && x.kind === 'video')

@@ -2,21 +2,10 @@
 // one stream whose row each second is its top active layer's, keyed by that layer's SSRC, so a receiver of
 // that layer pairs with it and a layer switch is a change of SSRC, never a step in a summed bitrate.
 import { describe, expect, it } from 'vitest'
-import { normalizeReport } from '../../core/delta.ts'
-import { deriveSecond } from '../../core/derive.ts'
-import type { Derived, Snapshot, StreamMetrics } from '../../core/derive.ts'
-import { asReport, reportSequence } from '../helpers/reports.ts'
+import type { Derived, StreamMetrics } from '../../core/derive.ts'
+import { reportSequence } from '../helpers/reports.ts'
 import type { Stat } from '../helpers/reports.ts'
-
-function deriveAll(seq: Stat[][]): Derived[] {
-  let snap: Snapshot | undefined
-  return seq.map((stats) => {
-    const ts = stats[0]?.timestamp ?? 0
-    const d = deriveSecond(normalizeReport(asReport(stats), ts), ts, snap)
-    snap = d.snapshot
-    return d
-  })
-}
+import { deriveAll } from '../helpers/derive-series.ts'
 
 const outVideo = (d: Derived | undefined): StreamMetrics[] =>
   d?.streams.filter((s) => s.direction === 'outbound' && s.kind === 'video') ?? []

@@ -1,22 +1,11 @@
 // Guards DESIGN.md's metric rules: rates over the report's own Δt, and a counter that goes down (or a
 // missing previous sample) yields null for that second — never a zero or a spike in the stored series.
 import { describe, expect, it } from 'vitest'
-import { normalizeReport } from '../../core/delta.ts'
-import { deriveSecond } from '../../core/derive.ts'
-import type { Derived, Snapshot, StreamMetrics } from '../../core/derive.ts'
-import { asReport, reportSequence } from '../helpers/reports.ts'
+import type { Derived, StreamMetrics } from '../../core/derive.ts'
+import { reportSequence } from '../helpers/reports.ts'
 import type { Stat } from '../helpers/reports.ts'
+import { deriveAll } from '../helpers/derive-series.ts'
 import { loadRecordedAsIs } from '../helpers/recorded.ts'
-
-function deriveAll(seq: Stat[][]): Derived[] {
-  let snap: Snapshot | undefined
-  return seq.map((stats) => {
-    const ts = stats[0]?.timestamp ?? 0
-    const d = deriveSecond(normalizeReport(asReport(stats), ts), ts, snap)
-    snap = d.snapshot
-    return d
-  })
-}
 
 const stream = (d: Derived | undefined, direction: string, kind: string): StreamMetrics => {
   const s = d?.streams.find((x) => x.direction === direction && x.kind === kind)
