@@ -2,7 +2,7 @@
 // and one video inbound stream) grown to N remote participants, each with its own inbound audio and video
 // streams, tracks and remote-outbound stream (ids and SSRCs of their own), sharing the transport, the
 // candidate pairs and the codecs, as one receiving pc of an SFU call carries them (issue 17).
-import { reportSequence } from './reports.ts'
+import { asReport, reportSequence } from './reports.ts'
 import type { Stat } from './reports.ts'
 
 // Per participant: what an SFU adds to a receiving pc for each remote audio+video pair.
@@ -31,4 +31,21 @@ export function sfuReports(n: number, count: number): Stat[][] {
     }
     return out
   })
+}
+
+/**
+ * A connected pc as far as the monitor looks at one (an EventTarget, as a browser's is): each getStats()
+ * gives the next of `reports`, then the last again. `polls()` counts the getStats() calls so far.
+ */
+export function replayingPc(reports: readonly Stat[][]): {
+  pc: RTCPeerConnection & EventTarget
+  polls: () => number
+} {
+  let polled = 0
+  const pc = Object.assign(new EventTarget(), {
+    connectionState: 'connected',
+    signalingState: 'stable',
+    getStats: () => Promise.resolve(asReport(reports[Math.min(polled++, reports.length - 1)] ?? [])),
+  }) as unknown as RTCPeerConnection & EventTarget
+  return { pc, polls: () => polled }
 }

@@ -9,8 +9,7 @@ import { createMonitor } from '../../sdk/src/index.ts'
 import type { MonitorError } from '../../sdk/src/index.ts'
 import { guid, startTestCollector } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
-import { asReport } from '../helpers/reports.ts'
-import { sfuReports } from '../helpers/sfu-reports.ts'
+import { replayingPc, sfuReports } from '../helpers/sfu-reports.ts'
 import { recordingWebSocket } from '../helpers/sdk-node.ts'
 
 const APP = 'sdk-bye'
@@ -39,12 +38,7 @@ describe('monitor.close()', () => {
     async () => {
       const session = guid('s')
       const reports = sfuReports(2, REPORTS)
-      let polled = 0
-      const pc = {
-        connectionState: 'connected',
-        signalingState: 'stable',
-        getStats: () => Promise.resolve(asReport(reports[Math.min(polled++, REPORTS - 1)] ?? [])),
-      } as unknown as RTCPeerConnection
+      const { pc, polls } = replayingPc(reports)
       const errors: MonitorError[] = []
       const monitor = createMonitor({
         url: c.url,
@@ -56,7 +50,7 @@ describe('monitor.close()', () => {
         onError: (e) => errors.push(e),
       })
       monitor.add(pc, { label: 'recv' })
-      while (polled < REPORTS) await new Promise((r) => setTimeout(r, 100))
+      while (polls() < REPORTS) await new Promise((r) => setTimeout(r, 100))
       // Scored live first: the analyzer has seen the session before the peer leaves.
       for (let d = await detail(session); !d; d = await detail(session))
         await new Promise((r) => setTimeout(r, 250))

@@ -9,8 +9,7 @@ import { createMonitor } from '../../sdk/src/index.ts'
 import type { MonitorError } from '../../sdk/src/index.ts'
 import { guid, startTestCollector } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
-import { asReport } from '../helpers/reports.ts'
-import { sfuReports } from '../helpers/sfu-reports.ts'
+import { replayingPc, sfuReports } from '../helpers/sfu-reports.ts'
 
 const N = 100
 const REPORTS = 8
@@ -54,13 +53,8 @@ describe('SDK at 100 remote participants', () => {
       expect(Buffer.byteLength(whole)).toBeGreaterThan(LIMIT)
       const { WebSocket: Ws, sizes, closes } = recording()
       const errors: MonitorError[] = []
-      let polled = 0
       // A receiving pc as an SFU call has it; getStats() gives the next report until the last.
-      const pc = {
-        connectionState: 'connected',
-        signalingState: 'stable',
-        getStats: () => Promise.resolve(asReport(reports[Math.min(polled++, REPORTS - 1)] ?? [])),
-      } as unknown as RTCPeerConnection
+      const { pc, polls } = replayingPc(reports)
       const monitor = createMonitor({
         url: collector.url,
         app,
@@ -76,7 +70,7 @@ describe('SDK at 100 remote participants', () => {
       })
       const handle = monitor.add(pc, { label: 'recv' })
       const deadline = Date.now() + 30_000
-      while (polled < REPORTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+      while (polls() < REPORTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
       handle.remove()
       await monitor.close()
 

@@ -8,9 +8,8 @@ import { createMonitor } from '../../sdk/src/index.ts'
 import type { MonitorError } from '../../sdk/src/index.ts'
 import { guid, startTestCollector } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
-import { asReport } from '../helpers/reports.ts'
 import { recordingWebSocket } from '../helpers/sdk-node.ts'
-import { sfuReports } from '../helpers/sfu-reports.ts'
+import { replayingPc, sfuReports } from '../helpers/sfu-reports.ts'
 
 // 50 remote participants, an audio and a video track each.
 const TRACKS = 100
@@ -30,13 +29,8 @@ describe('a 50-participant (100-track) join and hang-up', () => {
     const app = 'sdk-burst'
     const session = guid('s')
     const reports = sfuReports(1, 30)
-    let polled = 0
-    // A receiving pc (an EventTarget, as a browser's is) whose remote tracks arrive and end at once.
-    const pc = Object.assign(new EventTarget(), {
-      connectionState: 'connected',
-      signalingState: 'stable',
-      getStats: () => Promise.resolve(asReport(reports[Math.min(polled++, reports.length - 1)] ?? [])),
-    })
+    // A receiving pc whose remote tracks arrive and end at once.
+    const { pc } = replayingPc(reports)
     const { WebSocket, log } = recordingWebSocket()
     const errors: MonitorError[] = []
     const monitor = createMonitor({
@@ -48,7 +42,7 @@ describe('a 50-participant (100-track) join and hang-up', () => {
       WebSocket,
       onError: (e) => errors.push(e),
     })
-    monitor.add(pc as unknown as RTCPeerConnection, { label: 'recv' })
+    monitor.add(pc, { label: 'recv' })
     await sleep(1000)
     const tracks = Array.from({ length: TRACKS }, (_, i) =>
       Object.assign(new EventTarget(), { id: `t${i}`, kind: i % 2 ? 'video' : 'audio' }),
