@@ -4,6 +4,9 @@
 //   names: sdk sdk-browser hotpath storage collector collector-null collector-ws-inflate profile analyzer dashboards
 //   --quick   smaller version of each (whole run under two minutes)
 //   --wait-quiet  before each benchmark, wait (≤ 2 min) until other processes use < 0.3 cores
+//   sdk-browser options: --browsers=chromium,firefox --ns=1,5,10,25 --steady=30 (seconds per N)
+//     --compare-script=<file> (another minified build, e.g. an older commit's, measured beside this one)
+//     --profile-dir=<dir> (a V8 CPU profile of each Chromium steady state, for bench/cpuprofile.ts)
 //   dashboards options: --days=7 --sessions=10000 --score-days=90 --compare-ref=<git rev> (also times
 //     the dashboards as committed there, on the same store); --quick is 1 day and 7 days of scores;
 //     --store-dir=<dir> keeps the filled store there and reuses it in later runs of the same shape
@@ -67,6 +70,14 @@ interface Options {
   collectorCpus?: string
   loadgenCpus?: string
   storeDir?: string
+  /** sdk-browser: browsers, N values and seconds of steady state per N. */
+  browsers?: ('chromium' | 'firefox')[]
+  ns?: number[]
+  steadyS?: number
+  /** sdk-browser: another minified build (file) to measure beside this checkout's. */
+  compareScript?: string
+  /** sdk-browser: write a CPU profile of each Chromium steady state into this folder. */
+  profileDir?: string
 }
 
 /** Runs one benchmark in this process and returns its result (printing as it goes). */
@@ -103,14 +114,24 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
     case 'sdk-browser': {
       // Real Chromium and Firefox, SFU-shaped: one receiving pc with 2N inbound streams (issue 17).
       const { browserSdk } = await import('./sdk-browser.ts')
-      const ns = quick ? [1, 5] : [1, 5, 10, 25]
+      const ns = opts.ns ?? (quick ? [1, 5] : [1, 5, 10, 25])
       const all = []
-      for (const browser of ['chromium', 'firefox'] as const) {
-        for (const f of await browserSdk(browser, ns, quick ? 10 : 30)) {
+      for (const browser of opts.browsers ?? (['chromium', 'firefox'] as const)) {
+        const compare = opts.compareScript && readFileSync(opts.compareScript, 'utf8')
+        for (const f of await browserSdk(
+          browser,
+          ns,
+          opts.steadyS ?? (quick ? 10 : 30),
+          undefined,
+          compare,
+          opts.profileDir,
+        )) {
           log(
-            `  ${f.browser} N=${f.n}: stats objects ${f.statsObjects.send}/${f.statsObjects.recv} (send/recv), ` +
+            `  ${f.browser}${compare ? ` ${f.script}` : ''} N=${f.n}: stats objects ${f.statsObjects.send}/${f.statsObjects.recv} (send/recv), ` +
               `report ${f.reportKb.send}/${f.reportKb.recv} KB; SDK ms per poll p50/p99 send ${f.pollMs.send.join('/')}, ` +
-              `recv ${f.pollMs.recv.join('/')} (fastest ${f.pollMinMs.send}/${f.pollMinMs.recv}); per ack ${f.ackMs.join('/')}; wire ${f.wireBps.send}/${f.wireBps.recv} B/s; ` +
+              `recv ${f.pollMs.recv.join('/')} (fastest ${f.pollMinMs.send}/${f.pollMinMs.recv}); ` +
+              `floor p50 forEach ${f.floorMs.send.each}/${f.floorMs.recv.each}, read all ${f.floorMs.send.read}/${f.floorMs.recv.read} ` +
+              `(fastest ${f.floorMinMs.send.each}/${f.floorMinMs.recv.each}, ${f.floorMinMs.send.read}/${f.floorMinMs.recv.read})${f.isolated ? '' : ' [100 µs clock]'}; WebSocket.send ${f.sendMs.join('/')}; per ack ${f.ackMs.join('/')}; wire ${f.wireBps.send}/${f.wireBps.recv} B/s; ` +
               `largest frame ${f.maxFrameChars} chars`,
           )
           all.push(f)
@@ -366,6 +387,13 @@ async function main(): Promise<void> {
     collectorCpus: value('collector-cpus'),
     loadgenCpus: value('loadgen-cpus'),
     storeDir: value('store-dir'),
+    browsers: value('browsers')
+      ?.split(',')
+      .filter((b): b is 'chromium' | 'firefox' => b === 'chromium' || b === 'firefox'),
+    ns: value('ns')?.split(',').map(Number),
+    steadyS: value('steady') ? Number(value('steady')) : undefined,
+    compareScript: value('compare-script'),
+    profileDir: value('profile-dir'),
   }
   const unknown = argv.filter((a) => !a.startsWith('--') && !NAMES.includes(a as Name))
   if (unknown.length) {

@@ -7,6 +7,13 @@
 // Main-thread time is the SDK's own work per poll, measured in the page: getStats() is wrapped so the
 // SDK's `.then` callback (read the report, delta-encode, serialise, send) is timed, and the WebSocket's
 // onmessage (acks retiring frames) likewise. getStats() itself is the browser's and not counted.
+//
+// The floor: right after the SDK's callback, the same report is walked twice more, timed apart — a bare
+// `forEach(() => {})` (the browser building each stats object as a JS object: Chromium converts a stats
+// dictionary anew on every read) and a walk reading every field (`for (k in s) s[k]`). No SDK can read a
+// report for less than the first; the gap between the SDK's figure and the second is the SDK's own work.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { startTestCollector } from '../test/helpers/collector.ts'
 import { serveSdkPage } from '../test/helpers/sdk-page.ts'
 import { startByteProxy } from '../test/helpers/sdk-proxy.ts'
@@ -15,6 +22,10 @@ import type { BrowserName } from '../test/helpers/browser.ts'
 
 export interface BrowserSdkFigures {
   browser: BrowserName
+  /** Which build ran: `current` (this checkout's) or `compare` (the one passed to browserSdk). */
+  script: string
+  /** Whether the page was cross-origin isolated (performance.now() in 5 µs steps). */
+  isolated: boolean
   /** Remote participants: the receiving pc carries 2N inbound streams. */
   n: number
   statsObjects: { send: number; recv: number }
@@ -27,6 +38,15 @@ export interface BrowserSdkFigures {
    * a busy machine the minimum is the closest figure to the SDK's own cost.
    */
   pollMinMs: { send: number; recv: number }
+  /**
+   * The browser's own part of a poll, ms p50 on the same reports: a bare `forEach(() => {})` and a walk
+   * reading every field. (The SDK's figure includes both.)
+   */
+  floorMs: { send: { each: number; read: number }; recv: { each: number; read: number } }
+  /** The same, fastest. */
+  floorMinMs: { send: { each: number; read: number }; recv: { each: number; read: number } }
+  /** ms inside WebSocket.send per frame (part of the poll: the browser's), p50 and p99, both monitors. */
+  sendMs: [number, number]
   /** SDK main-thread ms per server message (acks), p50 and p99, both monitors. */
   ackMs: [number, number]
   /** Bytes per second on the wire (WebSocket, compressed, headers included) per pc, steady state. */
@@ -40,7 +60,10 @@ const PAGE = `<!doctype html>
 <title>rtcpulse SDK bench</title>
 <script>
   // Installed before the SDK loads, so the SDK's WebSocket and getStats are the measured ones.
-  window.measure = { poll: { send: [], recv: [] }, ack: [], frames: [] }
+  window.measure = {
+    poll: { send: [], recv: [] }, ack: [], frames: [], send: [],
+    each: { send: [], recv: [] }, read: { send: [], recv: [] },
+  }
   const roles = new WeakMap()
   window.roles = roles
   const getStats = RTCPeerConnection.prototype.getStats
@@ -52,14 +75,28 @@ const PAGE = `<!doctype html>
       then(ok, fail) {
         return p.then((report) => {
           const t0 = performance.now()
-          try { return ok(report) } finally { measure.poll[role].push(performance.now() - t0) }
+          try { return ok(report) } finally {
+            const t1 = performance.now()
+            measure.poll[role].push(t1 - t0)
+            report.forEach(() => {})
+            const t2 = performance.now()
+            let n = 0
+            report.forEach((s) => { for (const k in s) if (s[k] !== undefined) n++ })
+            measure.each[role].push(t2 - t1)
+            measure.read[role].push(performance.now() - t2)
+            measure.fields = n
+          }
         }, fail)
       },
     }
   }
   const Base = WebSocket
   window.WebSocket = class extends Base {
-    send(data) { measure.frames.push(data.length); super.send(data) }
+    send(data) {
+      measure.frames.push(data.length)
+      const t0 = performance.now()
+      try { super.send(data) } finally { measure.send.push(performance.now() - t0) }
+    }
     set onmessage(f) {
       super.onmessage = f && ((ev) => {
         const t0 = performance.now()
@@ -111,20 +148,21 @@ const PAGE = `<!doctype html>
     return { send: await size(send), recv: await size(recv) }
   }
   window.reset = () => {
-    measure.poll.send.length = measure.poll.recv.length = measure.ack.length = 0
+    for (const k of ['poll', 'each', 'read']) measure[k].send.length = measure[k].recv.length = 0
+    measure.ack.length = measure.send.length = 0
   }
   window.finish = async () => {
     for (const m of call.monitors) await m.close()
     call.send.close()
     call.recv.close()
     for (const t of call.stream.getTracks()) t.stop()
-    return measure
+    return { ...measure, isolated: crossOriginIsolated }
   }
 </script>`
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b)
-  return Number((s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? NaN).toFixed(2))
+  return Number((s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? NaN).toFixed(3))
 }
 
 /**
@@ -132,12 +170,18 @@ const pct = (xs: number[], p: number): number => {
  * camera at `video` (getUserMedia constraints). A smaller camera keeps the report's shape (the same
  * stats objects, counters changing every second) at a fraction of the encoding and decoding load, which
  * on a busy machine otherwise starves the page's main thread and shows in the SDK's timings.
+ * `compare` (the text of another minified build, e.g. an older commit's) is measured too, right after the
+ * current build at each N, so the two are side by side under the same machine load. `profileDir`
+ * (Chromium): a V8 CPU profile of each steady state is written there (`<script>-N<n>.cpuprofile`, sampled
+ * every 50 µs; summarise with bench/cpuprofile.ts).
  */
 export async function browserSdk(
   browser: BrowserName,
   ns: readonly number[],
   steadyS: number,
   video: MediaTrackConstraints = { width: 320, height: 180, frameRate: 15 },
+  compare?: string,
+  profileDir?: string,
 ): Promise<BrowserSdkFigures[]> {
   const collector = await startTestCollector()
   const { hostname, port } = new URL(collector.url)
@@ -145,48 +189,78 @@ export async function browserSdk(
     await startByteProxy({ host: hostname, port: Number(port) }),
     await startByteProxy({ host: hostname, port: Number(port) }),
   ]
-  const served = await serveSdkPage(PAGE)
+  // Cross-origin isolated: performance.now() in 5 µs steps, not 100 µs (the N = 1 figures are tenths of a ms).
+  const builds = [{ script: 'current', served: await serveSdkPage(PAGE, { isolated: true }) }]
+  if (compare !== undefined)
+    builds.push({ script: 'compare', served: await serveSdkPage(PAGE, { isolated: true, js: compare }) })
   const b = await launchBrowser(browser)
   const out: BrowserSdkFigures[] = []
   try {
     for (const n of ns) {
-      const page = await b.newPage()
-      await page.goto(served.url)
-      const sizes = (await page.evaluate(
-        `run(${JSON.stringify(proxies.map((p) => p.url))}, 'bench-${browser}-${n}-${Date.now()}', ${n}, ${JSON.stringify(video)})`,
-      )) as { send: { objects: number; kb: number }; recv: { objects: number; kb: number } }
-      // Past the keyframes and the ramp-up of 2N encoders, measure the steady state.
-      await new Promise((r) => setTimeout(r, 5000))
-      await page.evaluate('reset()')
-      const up0 = proxies.map((p) => p.up)
-      const t0 = performance.now()
-      await new Promise((r) => setTimeout(r, steadyS * 1000))
-      const dt = (performance.now() - t0) / 1000
-      const wire = proxies.map((p, i) => Math.round((p.up - (up0[i] ?? 0)) / dt))
-      const m = (await page.evaluate('finish()')) as {
-        poll: { send: number[]; recv: number[] }
-        ack: number[]
-        frames: number[]
+      for (const { script, served } of builds) {
+        const page = await b.newPage()
+        await page.goto(served.url)
+        const sizes = (await page.evaluate(
+          `run(${JSON.stringify(proxies.map((p) => p.url))}, 'bench-${browser}-${n}-${Date.now()}', ${n}, ${JSON.stringify(video)})`,
+        )) as { send: { objects: number; kb: number }; recv: { objects: number; kb: number } }
+        // Past the keyframes and the ramp-up of 2N encoders, measure the steady state.
+        await new Promise((r) => setTimeout(r, 5000))
+        await page.evaluate('reset()')
+        const cdp = profileDir && browser === 'chromium' ? await page.createCDPSession() : undefined
+        if (cdp) {
+          await cdp.send('Profiler.enable')
+          await cdp.send('Profiler.setSamplingInterval', { interval: 50 })
+          await cdp.send('Profiler.start')
+        }
+        const up0 = proxies.map((p) => p.up)
+        const t0 = performance.now()
+        await new Promise((r) => setTimeout(r, steadyS * 1000))
+        const dt = (performance.now() - t0) / 1000
+        const wire = proxies.map((p, i) => Math.round((p.up - (up0[i] ?? 0)) / dt))
+        if (cdp && profileDir) {
+          const { profile } = await cdp.send('Profiler.stop')
+          writeFileSync(join(profileDir, `${script}-N${n}.cpuprofile`), JSON.stringify(profile))
+        }
+        const m = (await page.evaluate('finish()')) as {
+          poll: { send: number[]; recv: number[] }
+          each: { send: number[]; recv: number[] }
+          read: { send: number[]; recv: number[] }
+          ack: number[]
+          send: number[]
+          frames: number[]
+          isolated: boolean
+        }
+        await page.close()
+        out.push({
+          browser,
+          script,
+          isolated: m.isolated,
+          n,
+          statsObjects: { send: sizes.send.objects, recv: sizes.recv.objects },
+          reportKb: { send: Number(sizes.send.kb.toFixed(1)), recv: Number(sizes.recv.kb.toFixed(1)) },
+          pollMs: {
+            send: [pct(m.poll.send, 50), pct(m.poll.send, 99)],
+            recv: [pct(m.poll.recv, 50), pct(m.poll.recv, 99)],
+          },
+          pollMinMs: { send: pct(m.poll.send, 0), recv: pct(m.poll.recv, 0) },
+          floorMs: {
+            send: { each: pct(m.each.send, 50), read: pct(m.read.send, 50) },
+            recv: { each: pct(m.each.recv, 50), read: pct(m.read.recv, 50) },
+          },
+          floorMinMs: {
+            send: { each: pct(m.each.send, 0), read: pct(m.read.send, 0) },
+            recv: { each: pct(m.each.recv, 0), read: pct(m.read.recv, 0) },
+          },
+          ackMs: [pct(m.ack, 50), pct(m.ack, 99)],
+          sendMs: [pct(m.send, 50), pct(m.send, 99)],
+          wireBps: { send: wire[0] ?? 0, recv: wire[1] ?? 0 },
+          maxFrameChars: Math.max(...m.frames),
+        })
       }
-      await page.close()
-      out.push({
-        browser,
-        n,
-        statsObjects: { send: sizes.send.objects, recv: sizes.recv.objects },
-        reportKb: { send: Number(sizes.send.kb.toFixed(1)), recv: Number(sizes.recv.kb.toFixed(1)) },
-        pollMs: {
-          send: [pct(m.poll.send, 50), pct(m.poll.send, 99)],
-          recv: [pct(m.poll.recv, 50), pct(m.poll.recv, 99)],
-        },
-        pollMinMs: { send: pct(m.poll.send, 0), recv: pct(m.poll.recv, 0) },
-        ackMs: [pct(m.ack, 50), pct(m.ack, 99)],
-        wireBps: { send: wire[0] ?? 0, recv: wire[1] ?? 0 },
-        maxFrameChars: Math.max(...m.frames),
-      })
     }
   } finally {
     await b.close()
-    await served.close()
+    for (const { served } of builds) await served.close()
     for (const p of proxies) await p.close()
     await collector.stop()
   }

@@ -12,13 +12,27 @@ export interface SdkPage {
   close(): Promise<void>
 }
 
-/** Serves `html` at / and the SDK's minified build at /rtcpulse.min.js, on a free port. */
-export async function serveSdkPage(html: string): Promise<SdkPage> {
-  const bundle = await build({ ...iifeOptions, write: false, outfile: 'rtcpulse.min.js' })
-  const js = bundle.outputFiles[0]?.text ?? ''
+/**
+ * Serves `html` at / and the SDK's minified build (or `opts.js`, another build's text) at /rtcpulse.min.js,
+ * on a free port. `opts.isolated` serves the page cross-origin isolated (COOP + COEP), where browsers time
+ * `performance.now()` to 5 µs instead of 100 µs (Chromium) or 1 ms (Firefox).
+ */
+export async function serveSdkPage(
+  html: string,
+  opts: { js?: string; isolated?: boolean } = {},
+): Promise<SdkPage> {
+  const js =
+    opts.js ??
+    (await build({ ...iifeOptions, write: false, outfile: 'rtcpulse.min.js' })).outputFiles?.[0]?.text ??
+    ''
+  // https://html.spec.whatwg.org/multipage/webappapis.html#concept-settings-object-cross-origin-isolated-capability
+  const headers = opts.isolated
+    ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }
+    : {}
   const server = createServer((req, res) => {
-    if (req.url === '/rtcpulse.min.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js)
-    else if (req.url === '/') res.writeHead(200, { 'content-type': 'text/html' }).end(html)
+    if (req.url === '/rtcpulse.min.js')
+      res.writeHead(200, { 'content-type': 'text/javascript', ...headers }).end(js)
+    else if (req.url === '/') res.writeHead(200, { 'content-type': 'text/html', ...headers }).end(html)
     else res.writeHead(404).end()
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
