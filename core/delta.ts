@@ -17,6 +17,14 @@ export interface ReportLike {
   forEach(cb: (value: { id: string; timestamp?: number; [k: string]: unknown }) => void): void
 }
 
+/**
+ * A map of stats by id, as an RTCStatsReport is: its forEach passes each dictionary and its id (a maplike's
+ * key, WebIDL "forEach" of maplike declarations). A StatsState iterates the same way; an array does not.
+ */
+export interface KeyedReport {
+  forEach(cb: (value: { timestamp?: number; [k: string]: unknown }, id: string) => void): void
+}
+
 /** Normalises one report at `ts` into the state model with every field. */
 export const normalizeReport = (report: ReportLike, ts: number): StatsState =>
   readReport(report, undefined, ts)[0]
@@ -55,6 +63,67 @@ export function encodeDelta(prev: StatsState | undefined, next: StatsState): Enc
   }
   prev?.forEach((_, id) => next.has(id) || rm.push(id))
   return { key: !prev, d, rm }
+}
+
+/**
+ * Reads `report` and delta-encodes it against `prev` (what this returned for the previous report of the
+ * same source; undefined: every object is new) in one pass: each field is read once and compared with its
+ * previous value as it is read, nothing else is copied. Fields are kept as readReport keeps them (`omit`,
+ * `ts` likewise); `all` looks at every previous field again (after `omit` changed). Returns the patches
+ * (the caller's), the removed ids, the state for the next call (`prev` itself, changed: not to be shared)
+ * and the ts used. Never a keyframe unless `prev` is undefined: build one from the state.
+ */
+export function encodeReport(
+  report: KeyedReport,
+  prev?: StatsState,
+  omit?: RegExp,
+  ts?: number,
+  all?: boolean,
+): [Record<string, StatsPatch>, string[], StatsState, number] {
+  const next: StatsState = new Map()
+  const d: Record<string, StatsPatch> = {}
+  const rm: string[] = []
+  // Whether a field is left out of the state (readReport's rules; see there). Only ever tested for truth.
+  const drop = (k: string, v: unknown): unknown =>
+    k == 'id' ||
+    (k == 'timestamp' && v == ts) ||
+    v == null ||
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    (v as []).map ||
+    (omit && (((omit as Memo).memo ??= {})[k] ??= omit.test(k)))
+  report.forEach((stat, id) => {
+    ts ??= stat.timestamp
+    const had = prev?.get(id)
+    const old = had ?? {}
+    // A new object is a patch of every field, a copy apart from the state's.
+    let patch: StatsPatch | false = !had && {}
+    let kept = 0
+    for (const k in stat) {
+      const v = stat[k] as StatValue
+      // Most fields are unchanged since the last poll: one comparison, nothing else to check. (A stats
+      // dictionary has no member whose value is undefined — WebIDL converts only present members — so an
+      // unchanged value is a kept field.)
+      // An object value (`qualityLimitationDurations`, a new object on every read) counts as changed: it
+      // is, every second, for a sending video stream (its `none` duration grows; libwebrtc's
+      // QualityLimitationReasonTracker), and a content compare would serialise it twice per poll.
+      if (v !== old[k]) {
+        if (drop(k, v)) continue
+        ;(patch ||= {})[k] = old[k] = v
+      }
+      kept++
+    }
+    // Fewer fields kept than the state now holds (what it had and what was added): some were removed.
+    if (all || kept < Object.keys(old).length)
+      for (const k in old)
+        if (drop(k, stat[k])) {
+          delete old[k]
+          ;(patch ||= {})[k] = null
+        }
+    next.set(id, old)
+    if (patch) d[id] = patch
+  })
+  prev?.forEach((_, id) => next.has(id) || rm.push(id))
+  return [d, rm, next, ts ?? Date.now()]
 }
 
 /**

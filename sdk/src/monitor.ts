@@ -1,7 +1,6 @@
 // createMonitor: polls getStats() of the peer connections it is given, turns their events into frames,
 // and hands both to the outbox and transport. Invariant 3 (DESIGN.md): after createMonitor returns,
 // nothing here throws into the app — every callback runs inside `guard`, every failure goes to onError.
-import { readReport } from '../../core/delta.ts'
 import { createOutbox } from './outbox.ts'
 import { MONITOR_CHANNEL, PROTOCOL_VERSION } from '../../core/protocol.ts'
 import type { HelloFrame } from '../../core/protocol.ts'
@@ -239,8 +238,9 @@ export function createMonitor(opts: MonitorOptions): Monitor {
         .then((r) => {
           busy = false
           if (!pcs.has(pc)) return
-          // One pass over the report: browsers build each stats object anew when it is read.
-          outbox.stats(id, ...readReport(r, outbox.skip))
+          // One pass over the report (read and compare at once): browsers build each stats object anew
+          // when it is read.
+          outbox.stats(id, r)
         })
         .catch((err: unknown) => {
           busy = false

@@ -7,8 +7,8 @@
 // frame > done is still queued. After a reconnect, a keyframe of the base at seq `done` primes the
 // collector's decoder (seq <= stored: decode only) or, when frames were dropped after the last stored one,
 // is stored itself with `gap` covering the dropped run — so the frames that follow decode and never jump.
-import { applyDelta, encodeDelta } from '../../core/delta.ts'
-import type { StatsObject, StatsState } from '../../core/delta.ts'
+import { applyDelta, encodeReport } from '../../core/delta.ts'
+import type { KeyedReport, StatsObject, StatsState } from '../../core/delta.ts'
 import type { ChannelFrame, StatsFrame, StatsPatch } from '../../core/protocol.ts'
 
 interface Queued {
@@ -27,6 +27,8 @@ interface Channel {
   last: number
   /** State the last stats frame was encoded from (the next delta is against it). */
   prev?: StatsState
+  /** The field filter `prev` was read with. */
+  skip?: RegExp | undefined
   /** Report ts of the last keyframe, for periodic keyframes. */
   keyTs?: number
   /** Decoded state after every stats frame <= done. */
@@ -44,8 +46,11 @@ interface Channel {
 }
 
 export interface Outbox {
-  /** Encodes `state` (normalizeReport of one report at `ts`) as the next stats frame of `pc` and queues it. */
-  stats(pc: string, state: StatsState, ts: number): void
+  /**
+   * Reads `report` (a getStats() result, or a StatsState) at `ts` (default: its first object's timestamp),
+   * encodes it as the next stats frame of `pc` and queues it.
+   */
+  stats(pc: string, report: KeyedReport, ts?: number): void
   /**
    * Queues an event frame of channel `pc` at `ts` (default now). Throws if `data` cannot be serialised (no
    * seq is used up). A function property: callers may hold it unbound.
@@ -136,14 +141,24 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
       return queue.length
     },
 
-    stats(pc, state, ts) {
+    stats(pc, report, at) {
       const c = channel(pc)
+      // A new filter (a welcome's omit) may drop fields that did not change: every field is looked at again.
+      const [d, rm, state, ts] = encodeReport(report, c.prev, box.skip, at, c.skip != (c.skip = box.skip))
       const key = !c.prev || ts - c.keyTs! >= keyframeMs
-      const e = encodeDelta(key ? undefined : c.prev, state)
-      if (key) c.keyTs = ts
       c.prev = state
-      // Absent optional fields are left undefined: JSON.stringify omits them.
-      push({ t: 'stats', pc, seq: 0, ts, key: key || undefined, d: e.d, rm: e.rm[0] ? e.rm : undefined })
+      if (key) c.keyTs = ts
+      // Absent optional fields are left undefined: JSON.stringify omits them. A keyframe reads the report
+      // again, from nothing: its objects are its own, not the encoder's (which it goes on changing).
+      push({
+        t: 'stats',
+        pc,
+        seq: 0,
+        ts,
+        key: key || undefined,
+        d: key ? encodeReport(report, undefined, c.skip, ts)[0] : d,
+        rm: !key && rm[0] ? rm : undefined,
+      })
     },
 
     event: (pc, name, data, ts = Date.now()) => push({ t: 'event', pc, seq: 0, ts, name, data }),
@@ -161,7 +176,7 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
       })
     },
 
-    resume(stored, max = Infinity) {
+    resume(stored, max) {
       for (const [pc, c] of channels) {
         const s = stored[pc] ?? 0
         // The server holds seqs of this channel that we never sent: another monitor used the same
@@ -195,7 +210,8 @@ export function createOutbox(maxBytes: number, keyframeMs: number, onDrop: (coun
         n += texts.join().length
       }
       for (const { n: m, f } of queue) {
-        if ((n += m) > max && out.length) break
+        // Without `max`, the comparison with undefined is false: no bound.
+        if ((n += m) > max! && out.length) break
         out.push(...frameTexts(f))
         const c = channel(f.pc)
         if (f.seq > c.sent) c.sent = f.seq
