@@ -100,7 +100,7 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
       for (const c of cpu) {
         log(
           `  ${c.role} poll CPU outside getStats(): p50 ${c.p50Us} µs, p99 ${c.p99Us} µs, max ${c.maxUs} µs ` +
-            `(normalize ${c.normalizeUs}, encode+JSON ${c.encodeUs}, ack/retire ${c.ackUs} µs)`,
+            `(read+encode+JSON ${c.encodeUs}, ack/retire ${c.ackUs} µs)`,
         )
       }
       const bundle = bundleSize()

@@ -3,12 +3,20 @@
 // the collector receives it, must rebuild exactly the state the SDK encoded — through keyframes, deltas,
 // removed fields and removed objects. It also holds the per-poll CPU budget (DESIGN.md invariant 3).
 import { describe, expect, it } from 'vitest'
-import { applyDelta, cloneState, encodeDelta, normalizeReport, readReport } from '../../core/delta.ts'
+import {
+  applyDelta,
+  cloneState,
+  encodeDelta,
+  encodeReport,
+  normalizeReport,
+  readReport,
+} from '../../core/delta.ts'
 import type { StatsObject, StatsState } from '../../core/delta.ts'
 import { createOutbox } from '../../sdk/src/outbox.ts'
 import { VERBOSE_FIELDS } from '../../core/protocol.ts'
 import type { StatsFrame } from '../../core/protocol.ts'
 import { asReport, reportSequences, reportTs, stateOf } from '../helpers/sdk-fixtures.ts'
+import type { Stat } from '../helpers/sdk-fixtures.ts'
 
 const sequences = reportSequences()
 
@@ -60,7 +68,7 @@ describe('delta encoding on real reports', () => {
     expect(JSON.stringify(delta.d).length).toBeLessThan(JSON.stringify(r1).length / 5)
   })
 
-  it('normalises, encodes and serialises one poll in well under 1 ms', () => {
+  it('reads, encodes and serialises one poll in well under 1 ms', () => {
     const reports = sequences.find((s) => s.reports.length > 10)?.reports ?? sequences[0]?.reports ?? []
     const box = createOutbox(1 << 20, Infinity, () => {})
     box.sink = () => {}
@@ -68,8 +76,7 @@ describe('delta encoding on real reports', () => {
     for (let round = 0; round < 5; round++) {
       for (const r of reports) {
         const t0 = performance.now()
-        const ts = reportTs(r)
-        box.stats('pc1', normalizeReport(asReport(r), ts), ts)
+        box.stats('pc1', new Map(r.map((s) => [s.id, s])), reportTs(r))
         times.push(performance.now() - t0)
       }
       box.ack({ pc1: Infinity })
@@ -129,5 +136,79 @@ describe('readReport', () => {
       return n
     }
     expect(bytes(false)).toBeLessThan(bytes(true) * 0.85)
+  })
+})
+
+describe('encodeReport', () => {
+  const OMIT = new RegExp(VERBOSE_FIELDS)
+  /** A report as the browser hands it over: stats objects by id. */
+  const keyed = (stats: readonly Stat[]) => new Map(stats.map((s) => [s.id, s]))
+
+  for (const { name, reports } of sequences) {
+    it(`encodes in one pass what readReport then encodeDelta encode, on ${name}`, () => {
+      for (const omit of [undefined, OMIT]) {
+        let prev: StatsState | undefined
+        let mine: StatsState | undefined
+        for (const r of reports) {
+          const [next, ts] = readReport(asReport(r), omit)
+          const [d, rm, state, t] = encodeReport(keyed(r), mine, omit)
+          const want = encodeDelta(prev, next)
+          expect(t).toBe(ts)
+          expect(d).toEqual(want.d)
+          expect(rm).toEqual(want.rm)
+          expect(state).toEqual(next)
+          prev = next
+          mine = state
+        }
+      }
+    })
+  }
+
+  it('finds a removed field when another is added to the same object in the same poll', () => {
+    const [, , s0] = encodeReport(keyed([{ id: 'a', type: 'x', p: 1, q: 2 }]))
+    const [d, rm, s1] = encodeReport(keyed([{ id: 'a', type: 'x', p: 1, r: 3 }]), s0)
+    expect(d).toEqual({ a: { r: 3, q: null } })
+    expect(rm).toEqual([])
+    expect(s1.get('a')).toEqual({ type: 'x', p: 1, r: 3 })
+  })
+
+  it('removes an own timestamp once it equals the report time again, and lists removed objects', () => {
+    const [, , s0] = encodeReport(
+      keyed([
+        { id: 'a', timestamp: 10 },
+        { id: 'r', timestamp: 5, v: 1 },
+      ]),
+    )
+    expect(s0.get('r')).toEqual({ timestamp: 5, v: 1 })
+    const [d, rm] = encodeReport(
+      keyed([
+        { id: 'a', timestamp: 20 },
+        { id: 'n', timestamp: 20 },
+      ]),
+      s0,
+    )
+    expect(d).toEqual({ n: {} })
+    expect(rm).toEqual(['r'])
+  })
+
+  it('drops unchanged fields a new filter names only when told to look at every field again', () => {
+    const r = [{ id: 'a', type: 'inbound-rtp', googX: 'same', bytes: 1 }]
+    const [, , s0] = encodeReport(keyed(r))
+    const [quiet] = encodeReport(keyed(r), cloneState(s0), OMIT)
+    expect(quiet).toEqual({})
+    const [d, , s1] = encodeReport(keyed(r), s0, OMIT, undefined, true)
+    expect(d).toEqual({ a: { googX: null } })
+    expect(s1.get('a')).toEqual({ type: 'inbound-rtp', bytes: 1 })
+  })
+
+  it('leaves frames already queued unchanged by later polls (resends and the base read them)', () => {
+    const reports = sequences.find((s) => s.name === 'recorded sender')?.reports ?? []
+    const box = createOutbox(Infinity, 3000, () => {})
+    const sent: string[] = []
+    box.sink = (t) => sent.push(...t)
+    for (const r of reports) box.stats('pc1', keyed(r), reportTs(r))
+    expect(sent.length).toBe(reports.length)
+    // Every queued frame serialises again as it was first sent, keyframes included.
+    expect(box.resume({})).toEqual(sent)
   })
 })
