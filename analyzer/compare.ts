@@ -17,6 +17,14 @@ const GROUP_CONDITION: Record<'codec' | 'browser' | 'sdk' | 'tag', (v: string) =
   sdk: (v) => `has(sdk_versions, {${v}:String})`,
   tag: (v) => `tags[{tag:String}] = {${v}:String}`,
 }
+// The one column GROUP_CONDITION reads: the others are not read at all (arrays and maps of 30 days of
+// sessions are most of the bytes a comparison reads).
+const GROUP_COLUMN: Record<'codec' | 'browser' | 'sdk' | 'tag', string> = {
+  codec: 'codecs',
+  browser: 'browsers',
+  sdk: 'sdk_versions',
+  tag: 'tags',
+}
 
 // Both groups are read in one pass over the newest scoring of each session (latest.ts: no FINAL, so the
 // (app, time) projection of 010 serves the range). A session's `ended_at` only grows with each scoring
@@ -120,7 +128,7 @@ export async function compareGroups(
     `SELECT ${sessionAggregates(member('a'), 'a')}, ${sessionAggregates(member('b'), 'b')}
      FROM ${latestScored(
        'scores',
-       'outcome, overall, video_score, audio_mos, issue_types, final, started_at, codecs, browsers, sdk_versions, tags',
+       `outcome, overall, video_score, audio_mos, issue_types, final, started_at, ${GROUP_COLUMN[kind]}`,
        `${SINCE} AND peer_id = ''`,
      )}
      WHERE ${IN_RANGE}`,
