@@ -17,6 +17,14 @@ const GROUP_CONDITION: Record<'codec' | 'browser' | 'sdk' | 'tag', (v: string) =
   sdk: (v) => `has(sdk_versions, {${v}:String})`,
   tag: (v) => `tags[{tag:String}] = {${v}:String}`,
 }
+// The one column GROUP_CONDITION reads: the others are not read at all (arrays and maps of 30 days of
+// sessions are most of the bytes a comparison reads).
+const GROUP_COLUMN: Record<'codec' | 'browser' | 'sdk' | 'tag', string> = {
+  codec: 'codecs',
+  browser: 'browsers',
+  sdk: 'sdk_versions',
+  tag: 'tags',
+}
 
 // Both groups are read in one pass over the newest scoring of each session (latest.ts: no FINAL, so the
 // (app, time) projection of 010 serves the range). A session's `ended_at` only grows with each scoring
@@ -26,14 +34,16 @@ const IN_RANGE = `started_at >= fromUnixTimestamp64Milli({from:Int64}) AND start
   AND (final = 1 OR {live:UInt8} = 1)`
 const SINCE = `app_id = {app:String} AND ended_at >= fromUnixTimestamp64Milli({from:Int64})`
 
+// Standard deviations are taken over Float64: over the Float32 columns, stddevSamp of 170,000 scores
+// changed in its 4th digit from run to run (its sums follow the threads' block order).
 /** Aggregates of the sessions matching `m` (an SQL condition), named with suffix `g`. */
 const sessionAggregates = (m: string, g: string): string =>
   `countIf(${m}) AS sessions_${g}, countIf(${m} AND outcome != 'ok') AS failed_${g},
    avgIf(overall, ${m}) AS overall_mean_${g}, quantileExactIf(0.5)(overall, ${m}) AS overall_p50_${g},
-   stddevSampIf(overall, ${m}) AS overall_sd_${g}, countIf(${m} AND overall IS NOT NULL) AS overall_n_${g},
-   avgIf(video_score, ${m}) AS video_mean_${g}, stddevSampIf(video_score, ${m}) AS video_sd_${g},
+   stddevSampIf(toFloat64(overall), ${m}) AS overall_sd_${g}, countIf(${m} AND overall IS NOT NULL) AS overall_n_${g},
+   avgIf(video_score, ${m}) AS video_mean_${g}, stddevSampIf(toFloat64(video_score), ${m}) AS video_sd_${g},
    countIf(${m} AND video_score IS NOT NULL) AS video_n_${g},
-   avgIf(audio_mos, ${m}) AS mos_mean_${g}, stddevSampIf(audio_mos, ${m}) AS mos_sd_${g},
+   avgIf(audio_mos, ${m}) AS mos_mean_${g}, stddevSampIf(toFloat64(audio_mos), ${m}) AS mos_sd_${g},
    countIf(${m} AND audio_mos IS NOT NULL) AS mos_n_${g},
    (countIf(${m} AND overall < {poor:Float64}) + failed_${g}) / nullIf(overall_n_${g} + failed_${g}, 0) AS poor_${g},
    sumMapIf(issue_types, arrayMap(x -> toUInt64(1), issue_types), ${m}) AS issue_map_${g},
@@ -120,7 +130,7 @@ export async function compareGroups(
     `SELECT ${sessionAggregates(member('a'), 'a')}, ${sessionAggregates(member('b'), 'b')}
      FROM ${latestScored(
        'scores',
-       'outcome, overall, video_score, audio_mos, issue_types, final, started_at, codecs, browsers, sdk_versions, tags',
+       `outcome, overall, video_score, audio_mos, issue_types, final, started_at, ${GROUP_COLUMN[kind]}`,
        `${SINCE} AND peer_id = ''`,
      )}
      WHERE ${IN_RANGE}`,

@@ -6,10 +6,11 @@ import { analyzeSessions } from './analyze.ts'
 import type { SessionAnalysis } from './analyze.ts'
 import { secondMos } from './issues.ts'
 import type { StreamSecond, StreamSeries } from './issues.ts'
-import { streamColumns, transportDetail } from './queries.ts'
-import type { StreamColumns } from './queries.ts'
+import { queryBatch } from './batch.ts'
+import { streamColumnsSql, toStreamColumns } from './queries.ts'
+import type { StreamColumns, TransportDetailRow } from './queries.ts'
 import { bucketSeries } from './seconds.ts'
-import { f32, iso, storedAnalysis } from './stored.ts'
+import { decodeStored, f32, iso, storedParams, storedQueries } from './stored.ts'
 import { SILENT_AUDIO_BPS, SILENT_AUDIO_LEVEL } from './thresholds.ts'
 
 /** Columns of the per-second series in the API, in this order. */
@@ -121,21 +122,19 @@ export async function sessionDetail(
   session: string,
   opts: { series: boolean; stepS?: number; expectedFps: number },
 ): Promise<SessionDetail | undefined> {
-  const scope = { app, sessions: [session], from: 0, to: 32503680000000 }
-  // With series, one pass over transport_seconds gives both the aggregates and the per-second values.
-  const trDetail = opts.series ? transportDetail(store, scope) : undefined
-  trDetail?.catch(() => undefined)
-  const [clocks, stored, cols, trows] = await Promise.all([
-    peerClocks(store, app, session),
-    storedAnalysis(
-      store,
-      app,
-      session,
-      trDetail?.then((rows) => rows.map(({ series: _s, ...agg }) => agg)),
-    ),
-    opts.series ? streamColumns(store, scope, SERIES_FIELDS) : Promise.resolve([]),
-    trDetail ?? Promise.resolve([]),
-  ])
+  // One round trip for every read (batch.ts): the stored analysis, the peers' clocks and the series.
+  const queries: Record<string, string> = storedQueries({ clock: true, series: opts.series })
+  if (opts.series) queries.columns = streamColumnsSql(SERIES_FIELDS)
+  const rows = await queryBatch(store, queries, storedParams(app, session))
+  const stored = decodeStored(app, session, rows)
+  const clocks = Object.fromEntries(
+    (rows.peers as { peer_id: string; clock_skew_ms: number | null }[]).map((r) => [
+      r.peer_id,
+      r.clock_skew_ms,
+    ]),
+  )
+  const cols = opts.series ? toStreamColumns(rows.columns ?? [], SERIES_FIELDS) : []
+  const trows = opts.series ? (rows.transports as unknown as TransportDetailRow[]) : []
   let analysis = stored
   if (!analysis) {
     analysis = (await analyzeSessions(store, app, [session], { expectedFps: opts.expectedFps }))[0]
@@ -175,20 +174,6 @@ export async function sessionDetail(
   })
   detail.series = { stepS, streams, transports }
   return detail
-}
-
-/**
- * Each peer's clock skew (peers.clock_skew_ms: ms, client minus collector, a lower bound short of the
- * truth by about one one-way delay) as estimated on its latest connection that sent stats.
- */
-async function peerClocks(store: Store, app: string, session: string): Promise<SessionDetail['clocks']> {
-  const rows = await store.query<{ peer_id: string; clock_skew_ms: number | null }>(
-    `SELECT peer_id, argMaxIf(clock_skew_ms, connected_at, clock_skew_ms IS NOT NULL) AS clock_skew_ms
-     FROM peers WHERE app_id = {app:String} AND session_id = {session:String}
-     GROUP BY peer_id`,
-    { app, session },
-  )
-  return Object.fromEntries(rows.map((r) => [r.peer_id, r.clock_skew_ms]))
 }
 
 /** Per peer of the detail JSON: its analysis and its clock skew. */

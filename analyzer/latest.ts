@@ -26,22 +26,23 @@ export function latestScored(table: ScoreTable, columns: string, where: string):
     ORDER BY scored_at DESC LIMIT 1 BY ${SCORE_KEYS[table]})`
 }
 
-/** The per-second tables and their ReplacingMergeTree keys (ORDER BY of 001_init.sql). */
-export const SECOND_KEYS = {
+/** The per-second tables and events, and their ReplacingMergeTree keys (ORDER BY of 001_init.sql). */
+export const INSERTED_KEYS = {
   stream_seconds: 'app_id, session_id, peer_id, pc_id, stream_id, seq',
   transport_seconds: 'app_id, session_id, peer_id, pc_id, seq',
+  events: 'app_id, session_id, peer_id, pc_id, seq',
 } as const
 
 /**
  * A subquery (in parentheses) of `columns` from the last inserted row of each key of a per-second
- * table among the rows matching `where` (which may test anything: a frame stored twice is the same
- * frame). These tables have no version column, so FINAL keeps the row of the newest part; a part's name
+ * table or `events` among the rows matching `where` (which may test anything: a frame stored twice is
+ * the same frame, with the same time, so in the same partition). These tables have no version column, so FINAL keeps the row of the newest part; a part's name
  * is `<partition>_<min block>_<max block>_<level>…`, block numbers only grow, and the parts of a
  * partition cover disjoint block ranges (https://clickhouse.com/docs/en/operations/system-tables/parts),
  * so the greatest min block is the newest part. For one session this reads about a third of FINAL's
  * time (bench/RESULTS.md, "Fleet dashboards").
  */
-export function latestInserted(table: keyof typeof SECOND_KEYS, columns: string, where: string): string {
+export function latestInserted(table: keyof typeof INSERTED_KEYS, columns: string, where: string): string {
   return `(SELECT ${columns} FROM ${table} WHERE ${where}
-    ORDER BY toUInt64(splitByChar('_', _part)[2]) DESC LIMIT 1 BY ${SECOND_KEYS[table]})`
+    ORDER BY toUInt64(splitByChar('_', _part)[2]) DESC LIMIT 1 BY ${INSERTED_KEYS[table]})`
 }

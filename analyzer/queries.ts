@@ -420,28 +420,26 @@ export interface StreamColumns {
   values: Record<string, (number | null)[]>
 }
 
-/**
- * Per-second columns (`fields`, stream_seconds column names) of every stream of the scope, one result
- * row per stream: far less to format and parse than one JSON object per second. Read without FINAL
- * (latest.ts, for the detail API's latency). Rejects with StoreError.
- */
-export async function streamColumns(
-  store: Store,
-  scope: Scope,
-  fields: readonly string[],
-): Promise<StreamColumns[]> {
+/** The SQL of streamColumns (bound parameters: app, sessions, from, to). Throws on a bad field name. */
+export function streamColumnsSql(fields: readonly string[]): string {
   for (const f of fields) if (!/^[a-z_]+$/.test(f)) throw new Error(`not a column name: ${f}`)
-  const rows = await store.query<Record<string, unknown>>(
-    `SELECT session_id, peer_id, pc_id, stream_id, arrayMap(x -> x.1, s) AS t,
+  return `SELECT session_id, peer_id, pc_id, stream_id, arrayMap(x -> x.1, s) AS t,
        ${fields.map((f, i) => `arrayMap(x -> x.${i + 2}, s) AS c${i}`).join(', ')}
      FROM (
        SELECT session_id, peer_id, pc_id, stream_id,
          arraySort(groupArray((toUnixTimestamp64Milli(ts), ${fields.map((f) => `stream_seconds.${f}`).join(', ')}))) AS s
-       FROM ${latestInserted('stream_seconds', '*', WHERE)} AS stream_seconds
+       FROM ${latestInserted(
+         'stream_seconds',
+         // Named columns, not *: the subquery then reads only these (a fifth less CPU for a session).
+         `session_id, peer_id, pc_id, stream_id, ts, ${fields.join(', ')}`,
+         WHERE,
+       )} AS stream_seconds
        GROUP BY session_id, peer_id, pc_id, stream_id)
-     ORDER BY session_id, peer_id, pc_id, stream_id`,
-    params(scope),
-  )
+     ORDER BY session_id, peer_id, pc_id, stream_id`
+}
+
+/** Rows of streamColumnsSql(fields) as StreamColumns. */
+export function toStreamColumns(rows: Record<string, unknown>[], fields: readonly string[]): StreamColumns[] {
   return rows.map((r) => ({
     session_id: r.session_id as string,
     peer_id: r.peer_id as string,
@@ -452,10 +450,37 @@ export async function streamColumns(
   }))
 }
 
+/**
+ * Per-second columns (`fields`, stream_seconds column names) of every stream of the scope, one result
+ * row per stream: far less to format and parse than one JSON object per second. Read without FINAL
+ * (latest.ts, for the detail API's latency). Rejects with StoreError.
+ */
+export async function streamColumns(
+  store: Store,
+  scope: Scope,
+  fields: readonly string[],
+): Promise<StreamColumns[]> {
+  const sql = streamColumnsSql(fields)
+  return toStreamColumns(await store.query<Record<string, unknown>>(sql, params(scope)), fields)
+}
+
 /** A pc's aggregates and its per-second transport values, oldest first. */
 export interface TransportDetailRow extends TransportAggregateRow {
   /** [t, rtt_ms, available_out_bps, send_bps, recv_bps] per second. */
   series: [number, number | null, number | null, number | null, number | null][]
+}
+
+/**
+ * The SQL of transportDetail, or with `series` false of transportAggregates read without FINAL (the
+ * same rows: latest.ts). Bound parameters: app, sessions, from, to.
+ */
+export function transportDetailSql(series: boolean): string {
+  return TRANSPORT_AGGREGATES.replace(
+    `FROM transport_seconds AS t FINAL
+WHERE ${WHERE}`,
+    `${series ? ', arraySort(groupArray((toUnixTimestamp64Milli(ts), t.rtt_ms, t.available_out_bps, t.send_bps, t.recv_bps))) AS series' : ''}
+FROM ${latestInserted('transport_seconds', '*', WHERE)} AS t`,
+  )
 }
 
 /**
@@ -464,15 +489,7 @@ export interface TransportDetailRow extends TransportAggregateRow {
  * with StoreError.
  */
 export function transportDetail(store: Store, scope: Scope): Promise<TransportDetailRow[]> {
-  return store.query<TransportDetailRow>(
-    TRANSPORT_AGGREGATES.replace(
-      `FROM transport_seconds AS t FINAL
-WHERE ${WHERE}`,
-      `, arraySort(groupArray((toUnixTimestamp64Milli(ts), t.rtt_ms, t.available_out_bps, t.send_bps, t.recv_bps))) AS series
-FROM ${latestInserted('transport_seconds', '*', WHERE)} AS t`,
-    ),
-    params(scope),
-  )
+  return store.query<TransportDetailRow>(transportDetailSql(true), params(scope))
 }
 
 export interface DetectorSeries {
@@ -553,22 +570,28 @@ export interface SessionEvent extends StateEvent {
  * `{ state }` or `{ value }`. A `closed` event reads as connectionstatechange → closed.
  */
 export async function sessionEvents(store: Store, app: string, sessions: string[]): Promise<SessionEvent[]> {
-  const rows = await store.query<{
-    session_id: string
-    peer_id: string
-    pc_id: string
-    t: number
-    name: string
-    data: string
-  }>(
-    `SELECT session_id, peer_id, pc_id, toUnixTimestamp64Milli(ts) AS t, name, data
-     FROM events FINAL
-     WHERE app_id = {app:String} AND session_id IN {sessions:Array(String)}
-       AND (name IN ('bye', 'closed') OR name ILIKE '%connectionstatechange' OR name ILIKE '%Media.error')
-     ORDER BY t, seq`,
-    { app, sessions },
-  )
-  return rows.map((r) => {
+  return toSessionEvents(await store.query(sessionEventsSql(true), { app, sessions }))
+}
+
+// The events sessionEvents reads: a small share of all (no stats, no track or custom events).
+const STATE_EVENTS = `app_id = {app:String} AND session_id IN {sessions:Array(String)}
+  AND (name IN ('bye', 'closed') OR name ILIKE '%connectionstatechange' OR name ILIKE '%Media.error')`
+
+/**
+ * The SQL of sessionEvents (bound parameters: app, sessions): with FINAL, or (`final` false) keeping the
+ * last inserted copy of each event as FINAL does (latest.ts), cheaper for one session.
+ */
+export function sessionEventsSql(final: boolean): string {
+  return `SELECT session_id, peer_id, pc_id, toUnixTimestamp64Milli(ts) AS t, name, data
+     FROM ${final ? `events FINAL WHERE ${STATE_EVENTS}` : latestInserted('events', 'session_id, peer_id, pc_id, ts, seq, name, data', STATE_EVENTS)}
+     ORDER BY t, seq`
+}
+
+/** Rows of sessionEventsSql as SessionEvents. */
+export function toSessionEvents(rows: Record<string, unknown>[]): SessionEvent[] {
+  return (
+    rows as { session_id: string; peer_id: string; pc_id: string; t: number; name: string; data: string }[]
+  ).map((r) => {
     const closed = r.name === 'closed'
     const error = MEDIA_ERROR.test(r.name) ? errorOf(r.data) : undefined
     return {
@@ -622,18 +645,25 @@ export interface PeerRow {
   metadata: Record<string, string>
 }
 
-export function sessionPeers(store: Store, app: string, sessions: string[]): Promise<PeerRow[]> {
-  return store.query<PeerRow>(
-    // The latest non-empty value: a reconnect's hello may omit what an earlier one said.
-    `SELECT session_id, peer_id, argMaxIf(user_id, connected_at, user_id != '') AS user_id,
-       argMaxIf(sdk_version, connected_at, sdk_version != '') AS sdk_version,
-       argMaxIf(user_agent, connected_at, user_agent != '') AS user_agent,
-       argMaxIf(browser, connected_at, browser != '') AS browser, argMaxIf(os, connected_at, os != '') AS os,
-       argMaxIf(metadata, connected_at, length(metadata) > 0) AS metadata
+// The latest non-empty value: a reconnect's hello may omit what an earlier one said.
+const PEER_COLUMNS = `session_id, peer_id, argMaxIf(user_id, connected_at, user_id != '') AS user_id,
+  argMaxIf(sdk_version, connected_at, sdk_version != '') AS sdk_version,
+  argMaxIf(user_agent, connected_at, user_agent != '') AS user_agent,
+  argMaxIf(browser, connected_at, browser != '') AS browser, argMaxIf(os, connected_at, os != '') AS os,
+  argMaxIf(metadata, connected_at, length(metadata) > 0) AS metadata`
+
+/**
+ * The SQL of sessionPeers (bound parameters: app, sessions); with `clock`, also each peer's
+ * `clock_skew_ms` (ms, client minus collector) as estimated on its latest connection that sent stats.
+ */
+export function sessionPeersSql(clock: boolean): string {
+  return `SELECT ${PEER_COLUMNS}${clock ? ', argMaxIf(clock_skew_ms, connected_at, clock_skew_ms IS NOT NULL) AS clock_skew_ms' : ''}
      FROM peers WHERE app_id = {app:String} AND session_id IN {sessions:Array(String)}
-     GROUP BY session_id, peer_id ORDER BY session_id, peer_id`,
-    { app, sessions },
-  )
+     GROUP BY session_id, peer_id ORDER BY session_id, peer_id`
+}
+
+export function sessionPeers(store: Store, app: string, sessions: string[]): Promise<PeerRow[]> {
+  return store.query<PeerRow>(sessionPeersSql(false), { app, sessions })
 }
 
 /** First and last per-second row of each session (its full span, whatever window is being scored). */

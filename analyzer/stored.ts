@@ -7,8 +7,9 @@ import { OUTCOMES } from './outcome.ts'
 import type { Outcome } from './outcome.ts'
 import type { Issue, IssueType, Severity } from './issues.ts'
 import { latestScored } from './latest.ts'
-import { sessionEvents, sessionPeers, transportAggregates } from './queries.ts'
-import type { TransportAggregateRow } from './queries.ts'
+import { queryBatch } from './batch.ts'
+import { sessionEventsSql, sessionPeersSql, toSessionEvents, transportDetailSql } from './queries.ts'
+import type { PeerRow, TransportAggregateRow, TransportDetailRow } from './queries.ts'
 import { PENALTIES } from './score.ts'
 import type { Penalties } from './score.ts'
 
@@ -116,51 +117,83 @@ const AGG_KEYS: ReadonlyArray<keyof Aggregates> = [
 // One session's rows: a key lookup (the tables are ordered by app, session).
 const SESSION = 'app_id = {app:String} AND session_id = {session:String}'
 
+interface IssueRow {
+  peer_id: string
+  pc_id: string
+  stream_id: string
+  type: IssueType
+  severity: Severity
+  start: number
+  end: number
+  evidence: Record<string, number>
+  detail: string
+  final: number
+}
+
+/**
+ * The reads of one stored analysis (bound parameters: app, session, sessions = [session], from, to),
+ * for queryBatch: the newest scoring's rows of the three score tables (latest.ts), the peers' metadata
+ * (with `clock`, their clock skew too), the transport aggregates (with `series`, their per-second
+ * series too) and the state events, all without FINAL.
+ */
+export function storedQueries(opts: { clock: boolean; series: boolean }): Record<StoredRead, string> {
+  return {
+    scores: `SELECT peer_id, final, outcome, outcome_reason, outcome_detail, score_version, toUnixTimestamp64Milli(scored_at) AS scored_at,
+         toUnixTimestamp64Milli(window_start) AS window_start, toUnixTimestamp64Milli(window_end) AS window_end,
+         toUnixTimestamp64Milli(started_at) AS started_at, toUnixTimestamp64Milli(ended_at) AS ended_at,
+         legs, overall, audio_score, audio_mos, video_score, penalties, audio_terms
+       FROM ${latestScored('scores', '*', SESSION)} ORDER BY peer_id`,
+    streams: `SELECT * EXCEPT (app_id, session_id, scored_at, score_version, final, started_at, ended_at),
+         toUnixTimestamp64Milli(started_at) AS started_at, toUnixTimestamp64Milli(ended_at) AS ended_at
+       FROM ${latestScored('stream_scores', '*', SESSION)} ORDER BY peer_id, pc_id, stream_id`,
+    issues: `SELECT peer_id, pc_id, stream_id, type, toString(severity) AS severity, toUnixTimestamp64Milli(start) AS start,
+         toUnixTimestamp64Milli(end) AS end, evidence, detail, final
+       FROM ${latestScored('issues', '*', SESSION)} ORDER BY start, type`,
+    peers: sessionPeersSql(opts.clock),
+    transports: transportDetailSql(opts.series),
+    events: sessionEventsSql(false),
+  }
+}
+
+export type StoredRead = 'scores' | 'streams' | 'issues' | 'peers' | 'transports' | 'events'
+
+/** The bound parameters of storedQueries for one session. */
+export const storedParams = (app: string, session: string): Record<string, unknown> => ({
+  app,
+  session,
+  sessions: [session],
+  from: 0,
+  to: 32503680000000,
+})
+
 /** The stored analysis of a session, or undefined when it was never scored. Rejects with StoreError. */
 export async function storedAnalysis(
   store: Store,
   app: string,
   session: string,
-  /** The session's transport aggregates when the caller reads them anyway (detail.ts). */
-  knownTransports?: Promise<TransportAggregateRow[]>,
 ): Promise<SessionAnalysis | undefined> {
-  const p = { app, session }
-  const [scores, streams, issues, peers, transports, events] = await Promise.all([
-    store.query<ScoreRow>(
-      `SELECT peer_id, final, outcome, outcome_reason, outcome_detail, score_version, toUnixTimestamp64Milli(scored_at) AS scored_at,
-         toUnixTimestamp64Milli(window_start) AS window_start, toUnixTimestamp64Milli(window_end) AS window_end,
-         toUnixTimestamp64Milli(started_at) AS started_at, toUnixTimestamp64Milli(ended_at) AS ended_at,
-         legs, overall, audio_score, audio_mos, video_score, penalties, audio_terms
-       FROM ${latestScored('scores', '*', SESSION)} ORDER BY peer_id`,
-      p,
-    ),
-    store.query<Record<string, unknown>>(
-      `SELECT * EXCEPT (app_id, session_id, scored_at, score_version, final, started_at, ended_at),
-         toUnixTimestamp64Milli(started_at) AS started_at, toUnixTimestamp64Milli(ended_at) AS ended_at
-       FROM ${latestScored('stream_scores', '*', SESSION)} ORDER BY peer_id, pc_id, stream_id`,
-      p,
-    ),
-    store.query<{
-      peer_id: string
-      pc_id: string
-      stream_id: string
-      type: IssueType
-      severity: Severity
-      start: number
-      end: number
-      evidence: Record<string, number>
-      detail: string
-      final: number
-    }>(
-      `SELECT peer_id, pc_id, stream_id, type, toString(severity) AS severity, toUnixTimestamp64Milli(start) AS start,
-         toUnixTimestamp64Milli(end) AS end, evidence, detail, final
-       FROM ${latestScored('issues', '*', SESSION)} ORDER BY start, type`,
-      p,
-    ),
-    sessionPeers(store, app, [session]),
-    knownTransports ?? transportAggregates(store, { app, sessions: [session], from: 0, to: 32503680000000 }),
-    sessionEvents(store, app, [session]),
-  ])
+  const rows = await queryBatch(
+    store,
+    storedQueries({ clock: false, series: false }),
+    storedParams(app, session),
+  )
+  return decodeStored(app, session, rows)
+}
+
+/** The analysis in the rows of storedQueries, or undefined when the session was never scored. */
+export function decodeStored(
+  app: string,
+  session: string,
+  rows: Record<StoredRead, Record<string, unknown>[]>,
+): SessionAnalysis | undefined {
+  const scores = rows.scores as unknown as ScoreRow[]
+  const streams = rows.streams
+  const issues = rows.issues as unknown as IssueRow[]
+  const peers = rows.peers as unknown as PeerRow[]
+  const transports = (rows.transports as unknown as TransportDetailRow[]).map(
+    ({ series: _s, ...agg }): TransportAggregateRow => agg,
+  )
+  const events = toSessionEvents(rows.events)
   const head = scores.find((r) => r.peer_id === '')
   if (!head) return undefined
   // Final issues replace the live ones (whose episodes may have been cut by the rolling window).

@@ -4,7 +4,8 @@
 // list, the comparison and a session's detail while the older rows are still stored — the same answer
 // FINAL gives — including a session whose newest scoring is live again, and one whose codec changed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { streamColumns, transportDetail } from '../../analyzer/queries.ts'
+import { queryBatch } from '../../analyzer/batch.ts'
+import { sessionEventsSql, streamColumns, transportDetail } from '../../analyzer/queries.ts'
 import { compareGroups, listSessions } from '../../analyzer/read.ts'
 import { storedAnalysis } from '../../analyzer/stored.ts'
 import type { Store } from '../../store/index.ts'
@@ -113,7 +114,7 @@ describe('reads of re-scored sessions without FINAL', () => {
   let store: Store
   beforeAll(async () => {
     store = await openStore({ dataDir: testDataDir(), database: guid('latest'), clickhouse: undefined })
-    for (const t of ['scores', 'stream_scores', 'issues', 'stream_seconds', 'transport_seconds'])
+    for (const t of ['scores', 'stream_scores', 'issues', 'stream_seconds', 'transport_seconds', 'events'])
       await store.exec(`SYSTEM STOP MERGES ${t}`)
     for (const s of SCORINGS) {
       const rows = scoring({ ...s, severity: s.final ? 'critical' : 'warning' })
@@ -224,5 +225,35 @@ describe('reads of re-scored sessions without FINAL', () => {
     const [tr] = await transportDetail(store, scope)
     expect(tr?.seconds).toBe(3)
     expect(tr?.series.map((x) => x[1])).toEqual([1, 2.5, 3])
+  })
+
+  it('keeps one copy of each resent event in the detail, as FINAL does', async () => {
+    // A reconnect resends the unacknowledged frames: the same events, stored a second time.
+    const ev = (seq: number, state: string): object => ({
+      app_id: APP,
+      session_id: 'resent-events',
+      peer_id: 'alice',
+      pc_id: 'pc1',
+      seq,
+      ts: iso(T + seq * 1000),
+      name: 'connectionstatechange',
+      data: JSON.stringify({ state }),
+    })
+    await store.insert('events', [ev(1, 'connecting'), ev(2, 'connected'), ev(3, 'disconnected')])
+    await store.insert('events', [ev(2, 'connected'), ev(3, 'disconnected')])
+    await store.insert('events', [{ ...ev(4, ''), name: 'bye', data: '' }])
+    const p = { app: APP, sessions: ['resent-events'] }
+    const [stored] = await store.query<{ n: number }>(
+      `SELECT count() AS n FROM events WHERE session_id = 'resent-events'`,
+    )
+    expect(stored?.n).toBe(6)
+    const got = await queryBatch(store, { latest: sessionEventsSql(false), final: sessionEventsSql(true) }, p)
+    expect(got.latest.map((e) => e.data)).toEqual([
+      '{"state":"connecting"}',
+      '{"state":"connected"}',
+      '{"state":"disconnected"}',
+      '',
+    ])
+    expect(got.latest).toEqual(got.final)
   })
 })
