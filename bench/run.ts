@@ -123,10 +123,12 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
       const frames = buildFrames(8, quick ? 100 : 300)
       const before = stageCosts(frames, 'before', quick ? 2 : 5)
       const shipped = stageCosts(frames, 'shipped', quick ? 2 : 5)
+      const json = stageCosts(frames, 'json', quick ? 2 : 5)
       const parse = parseCost(frames, quick ? 2 : 5)
       log(
         `  per frame (${shipped.bytesPerFrame} B JSON), shipped: ${JSON.stringify(shipped.us)} = ${shipped.totalUs} µs`,
       )
+      log(`  per frame, JSON rows (before issue 14): ${JSON.stringify(json.us)} = ${json.totalUs} µs`)
       log(`  per frame, before (zod, spreads): ${JSON.stringify(before.us)} = ${before.totalUs} µs`)
       log(`  parseClientFrame as shipped: ${parse} µs/frame`)
       const inflate = await inflateCosts([1000, 10000], quick ? 1 : 3)
@@ -134,7 +136,7 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
         log(
           `  inflate ${i.mode.padEnd(9)} at ${i.messagesPerSecond}/s on 1,000 sockets: ${i.cpuUsPerMessage} µs CPU/message`,
         )
-      return { before, shipped, parseClientFrameUs: parse, inflate }
+      return { before, json, shipped, parseClientFrameUs: parse, inflate }
     }
     case 'storage': {
       const storage = await import('./storage.ts')

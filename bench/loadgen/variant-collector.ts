@@ -14,7 +14,12 @@ import { loadConfig } from '../../collector/config.ts'
 import { keepWsInflate } from '../../collector/inflate.ts'
 import { createCollector } from '../../collector/server.ts'
 import { toJsonEachRow } from '../../store/index.ts'
-import type { Store } from '../../store/index.ts'
+import type { Store, TsvRows } from '../../store/index.ts'
+import { isTsvRows, tsvBody } from '../../store/tsv.ts'
+
+/** The insert body the backend would send, built and dropped. */
+const encode = (rows: readonly object[] | TsvRows): Buffer =>
+  Buffer.from(isTsvRows(rows) ? tsvBody(rows) : toJsonEachRow(rows))
 import { openStore } from '../../store/open.ts'
 
 /** A Store that answers no rows and drops inserts after serialising them (as the chDB backend does). */
@@ -25,8 +30,8 @@ export function nullStore(): Store {
     query: () => Promise.resolve([]),
     exec: () => Promise.resolve(),
     insert: (_table, rows) => {
-      // Keep the JSONEachRow encoding in: it is the collector's work, not the engine's.
-      Buffer.from(toJsonEachRow(rows))
+      // Keep the encoding in: it is the collector's work, not the engine's.
+      encode(rows)
       return Promise.resolve()
     },
     ping: () => Promise.resolve({ ok: true }),
@@ -55,7 +60,7 @@ const store: Store =
         ...opened,
         insert: (table, rows, options) => {
           if (!dropped.has(table)) return opened.insert(table, rows, options)
-          Buffer.from(toJsonEachRow(rows))
+          encode(rows)
           return Promise.resolve()
         },
       }
