@@ -60,7 +60,10 @@ export function supportsSyncInflate(): boolean {
 }
 
 export type SyncInflateResult =
-  { ok: true; data: Buffer } | { ok: false; tooBig: true } | { ok: false; tooBig: false; error: Error }
+  /** `ended`: the data held a final deflate block and input past it, which the context cannot take. */
+  | { ok: true; data: Buffer; ended: boolean }
+  | { ok: false; tooBig: true }
+  | { ok: false; tooBig: false; error: Error }
 
 /**
  * Inflates `input` (a message's deflate data, RFC 7692 trailer included) on `z`'s kept context with
@@ -101,9 +104,10 @@ export function inflateSync(z: InflateRaw, input: Uint8Array, max: number): Sync
     }
     inOff += inLen - availIn
     inLen = availIn
-    // Output space left over: zlib has consumed the input and flushed all it could.
+    // Output space left over: zlib has consumed the input and flushed all it could — or stopped at the
+    // end of a final block with input left (Node's processCallback ends the stream then; so do we).
     if (availOut !== 0) break
   }
   const data = !first ? Buffer.alloc(0) : rest ? Buffer.concat([first, ...rest], total) : first
-  return { ok: true, data }
+  return { ok: true, data, ended: inLen > 0 }
 }
