@@ -96,6 +96,8 @@ export class ClientSession implements Attached {
   private closed = false
   private welcomed = false
   private unstoredBytes = 0
+  /** The latest batch this session's frames went into, with what its write will store (awaitBatch). */
+  private waiting: { batch: Promise<void>; bytes: number; seqs: Map<string, number> } | undefined
   private key: string | undefined
   /** This connection's peers row (without its clock skew), once hello is accepted. */
   private peer: PeerRow | undefined
@@ -347,18 +349,7 @@ export class ClientSession implements Attached {
     this.unstoredBytes += bytes
     const stored = this.deps.ingest.add(rows, 1, bytes)
     this.deps.registry.track(id, stored, (this.key ??= identityKey(id)))
-    stored.then(
-      () => {
-        this.unstoredBytes -= bytes
-        this.markStored(pc, seq)
-      },
-      () => {
-        this.unstoredBytes -= bytes
-        // The batch was refused for good. A later ack would cover this frame (acks are cumulative), so
-        // this connection acks nothing more; the SDK reconnects and resends from the stored resume point.
-        this.evict(1011, 'a batch could not be stored')
-      },
-    )
+    this.awaitBatch(stored, pc, seq, bytes)
     return stored
   }
 
@@ -400,6 +391,34 @@ export class ClientSession implements Attached {
     const derived = deriveSecond(ch.state, frame.ts, ch.snapshot)
     ch.snapshot = derived.snapshot
     return derived
+  }
+
+  /**
+   * Marks `seq` of `pc` stored once `batch` is. Frames of one batch share its promise: one reaction per
+   * batch and session carries the highest seq of each pc and the bytes, instead of one per frame
+   * (frames of a channel arrive in increasing seq, so the last one added is the highest).
+   */
+  private awaitBatch(batch: Promise<void>, pc: string, seq: number, bytes: number): void {
+    let w = this.waiting
+    if (!w || w.batch !== batch) {
+      const entry = (w = { batch, bytes: 0, seqs: new Map<string, number>() })
+      this.waiting = entry
+      batch.then(
+        () => {
+          this.unstoredBytes -= entry.bytes
+          for (const [p, q] of entry.seqs) this.markStored(p, q)
+        },
+        () => {
+          this.unstoredBytes -= entry.bytes
+          // The batch was refused for good. A later ack would cover its frames (acks are cumulative),
+          // so this connection acks nothing more; the SDK reconnects and resends from the stored
+          // resume point.
+          this.evict(1011, 'a batch could not be stored')
+        },
+      )
+    }
+    w.bytes += bytes
+    w.seqs.set(pc, seq)
   }
 
   private markStored(pc: string, seq: number): void {
