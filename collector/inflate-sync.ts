@@ -33,8 +33,9 @@ interface ZlibInternals {
 }
 
 // One scratch output buffer for the whole process: inflation is synchronous, so no two messages share it
-// at once. 64 KiB holds a typical frame (~2 KiB) in one call; longer output loops.
-const scratch = Buffer.allocUnsafe(64 * 1024)
+// at once. 16 KiB (zlib's chunk in Node) holds a typical frame (~2 KiB) in one call; longer output loops,
+// and a deflate bomb is stopped at most one chunk past the limit (SECURITY.md).
+const scratch = Buffer.allocUnsafe(16 * 1024)
 
 /** A kept inflate context for one socket; `windowBits` is the negotiated client window (8–15). */
 export function createSyncInflater(windowBits: number): InflateRaw {
