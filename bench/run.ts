@@ -1,7 +1,7 @@
 // `npm run bench [-- [--quick] [name …]]`: runs the benchmarks (all, or those named), each in a fresh
 // child process (chDB binds one data folder per process, and no benchmark should inherit another's heap
 // or JIT state), prints every figure with the machine it ran on, and writes bench/results/latest.json.
-//   names: sdk sdk-browser hotpath storage collector collector-null collector-ws-inflate profile analyzer dashboards
+//   names: sdk sdk-browser hotpath insert-formats storage collector collector-null collector-ws-inflate profile analyzer dashboards
 //   --quick   smaller version of each (whole run under two minutes)
 //   --wait-quiet  before each benchmark, wait (≤ 2 min) until other processes use < 0.3 cores
 //   dashboards options: --days=7 --sessions=10000 --score-days=90 --compare-ref=<git rev> (also times
@@ -24,6 +24,7 @@ const NAMES = [
   'sdk',
   'sdk-browser',
   'hotpath',
+  'insert-formats',
   'storage',
   'collector',
   'collector-null',
@@ -137,6 +138,19 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
           `  inflate ${i.mode.padEnd(9)} at ${i.messagesPerSecond}/s on 1,000 sockets: ${i.cpuUsPerMessage} µs CPU/message`,
         )
       return { before, json, shipped, parseClientFrameUs: parse, inflate }
+    }
+    case 'insert-formats': {
+      const { insertFormatCosts } = await import('./insert-formats.ts')
+      const out = []
+      for (const n of quick ? [1000] : [250, 1000, 4000]) {
+        const costs = await insertFormatCosts(n, quick ? 2 : Math.max(2, 8000 / n), quick ? 1 : 2)
+        for (const c of costs)
+          log(
+            `  ${n} frames/batch ${c.format.padEnd(12)}: insert ${c.insertCpuS.total} CPU s/1k frames ${JSON.stringify(c.insertCpuS)}, encode ${c.encodeCpuS}, ${c.bytesPerFrame} B/frame`,
+          )
+        out.push({ framesPerBatch: n, costs })
+      }
+      return out
     }
     case 'storage': {
       const storage = await import('./storage.ts')
