@@ -14,10 +14,12 @@ import type { StatsFrame } from '../core/protocol.ts'
 import { createCollectorMetrics } from '../collector/stats.ts'
 import type { CollectorMetrics } from '../collector/stats.ts'
 import { toJsonEachRow } from '../store/index.ts'
+import { linePrefix, rawFrameLine, streamLine, transportLine } from '../collector/rows.ts'
 import { ReportSeries, asReport, frameBody, framePrefix, loadRecording, reportTs } from './frames.ts'
 import type { Role } from './frames.ts'
 import { r } from './histogram.ts'
 import { deflateBody } from './loadgen/wire.ts'
+import { createSyncInflater, inflateSync } from '../collector/inflate-sync.ts'
 
 interface TestFrame {
   pc: string
@@ -59,12 +61,13 @@ export interface StageCosts {
   totalUs: number
 }
 
-type Variant = 'before' | 'shipped'
+type Variant = 'before' | 'json' | 'shipped'
 
 /**
  * One pass over `frames` as session.ts handles a frame, timing each stage. `shipped` is session.ts today:
- * in-place validation (isValidStatsFrame), identity written into the derived rows; `before` is zod and
- * spread copies, kept to show what the change bought.
+ * in-place validation (isValidStatsFrame), each row a TabSeparated line built from the derived values
+ * (collector/rows.ts); `json` is the same with row objects (identity written into the derived rows) and
+ * JSONEachRow, as before issue 14; `before` is zod and spread copies, kept to show what each change bought.
  */
 function pass(
   frames: TestFrame[],
@@ -74,6 +77,9 @@ function pass(
 ): void {
   const states = new Map<string, { state: StatsState; snap: Snapshot | undefined }>()
   const rows: Record<string, object[]> = { stream_seconds: [], transport_seconds: [], raw_frames: [] }
+  const lines: Record<string, string[]> = { stream_seconds: [], transport_seconds: [], raw_frames: [] }
+  const prefixes = new Map<string, { raw: string; dims: string }>()
+  const dims = { browser: 'Chrome 131', os: 'Windows', sdk_version: '0.1.0' }
   const base0 = { app_id: 'bench', session_id: 'a6f1c1d2-3b4c-4d5e-8f90-123456789abc', peer_id: 'user-1' }
   let a = performance.now()
   const lap = (k: string): void => {
@@ -105,7 +111,17 @@ function pass(
     lap('deriveSecond')
     const ts = Math.round(frame.ts)
     const base = { ...base0, pc_id: frame.pc }
-    if (variant === 'before') {
+    if (variant === 'shipped') {
+      let p = prefixes.get(frame.pc)
+      if (!p) {
+        const id = { app: base0.app_id, session: base0.session_id, peer: base0.peer_id, pc: frame.pc }
+        prefixes.set(frame.pc, (p = { raw: linePrefix(id), dims: linePrefix(id, dims) }))
+      }
+      lines.raw_frames?.push(rawFrameLine(p.raw, frame.seq, ts, 'stats', 0, f.text))
+      for (const s of derived.streams) lines.stream_seconds?.push(streamLine(p.dims, frame.seq, ts, s))
+      if (derived.transport)
+        lines.transport_seconds?.push(transportLine(p.dims, frame.seq, ts, derived.transport))
+    } else if (variant === 'before') {
       rows.raw_frames?.push({ ...base, seq: frame.seq, ts, type: 'stats', gap: 0, frame: f.text })
       for (const s of derived.streams) rows.stream_seconds?.push({ ...base, ...s, seq: frame.seq, ts })
       if (derived.transport)
@@ -113,9 +129,9 @@ function pass(
     } else {
       rows.raw_frames?.push({ ...base, seq: frame.seq, ts, type: 'stats', gap: 0, frame: f.text })
       for (const s of derived.streams)
-        rows.stream_seconds?.push(Object.assign(s, base, { seq: frame.seq, ts }))
+        rows.stream_seconds?.push(Object.assign(s, base, dims, { seq: frame.seq, ts }))
       if (derived.transport)
-        rows.transport_seconds?.push(Object.assign(derived.transport, base, { seq: frame.seq, ts }))
+        rows.transport_seconds?.push(Object.assign(derived.transport, base, dims, { seq: frame.seq, ts }))
     }
     lap('row objects')
     // The registry calls stream.ts and session.ts make for every accepted frame.
@@ -124,8 +140,13 @@ function pass(
     lap('metrics')
   }
   a = performance.now()
-  for (const table of Object.keys(rows)) Buffer.from(toJsonEachRow(rows[table] ?? []))
-  lap('JSONEachRow + Buffer')
+  if (variant === 'shipped') {
+    for (const table of Object.keys(lines)) Buffer.from((lines[table] ?? []).join(''))
+    lap('TabSeparated body + Buffer')
+  } else {
+    for (const table of Object.keys(rows)) Buffer.from(toJsonEachRow(rows[table] ?? []))
+    lap('JSONEachRow + Buffer')
+  }
 }
 
 /** Mean per-frame cost of each stage over `reps` passes after one warm-up pass. */
@@ -158,7 +179,7 @@ export function parseCost(frames: TestFrame[], reps: number): number {
 
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff])
 
-type InflateMode = 'ws' | 'one-write' | 'sync'
+type InflateMode = 'ws' | 'one-write' | 'sync' | 'sync-context'
 
 export interface InflateCost {
   mode: string
@@ -172,7 +193,7 @@ export async function inflateCosts(rates: number[], seconds: number): Promise<In
   const out: InflateCost[] = []
   for (const rate of rates) {
     const idle = await inflateCost('idle', rate, seconds)
-    for (const mode of ['ws', 'one-write', 'sync'] as const) {
+    for (const mode of ['ws', 'one-write', 'sync', 'sync-context'] as const) {
       const c = await inflateCost(mode, rate, seconds)
       out.push({ ...c, cpuUsPerMessage: r(c.cpuUsPerMessage - idle.cpuUsPerMessage, 1) })
     }
@@ -201,6 +222,7 @@ async function inflateCost(mode: 'idle' | InflateMode, rate: number, seconds: nu
   })
   const conns = 1000
   const streams: InflateRaw[] = Array.from({ length: conns }, () => {
+    if (mode === 'sync-context') return createSyncInflater(12)
     const z = createInflateRaw({
       windowBits: 12,
       ...(mode === 'one-write' ? { flush: constants.Z_SYNC_FLUSH } : {}),
@@ -230,6 +252,9 @@ async function inflateCost(mode: 'idle' | InflateMode, rate: number, seconds: nu
         } else if (mode === 'one-write') {
           pendingCb++
           z.write(Buffer.concat([m, TRAILER]), () => pendingCb--)
+        } else if (mode === 'sync-context') {
+          const res = inflateSync(z, Buffer.concat([m, TRAILER]), 0)
+          if (!res.ok) throw new Error('sync-context inflate failed')
         } else if (mode === 'sync') {
           inflateRawSync(Buffer.concat([m, TRAILER]), { windowBits: 12, finishFlush: constants.Z_SYNC_FLUSH })
         }

@@ -1,7 +1,7 @@
 // `npm run bench [-- [--quick] [name …]]`: runs the benchmarks (all, or those named), each in a fresh
 // child process (chDB binds one data folder per process, and no benchmark should inherit another's heap
 // or JIT state), prints every figure with the machine it ran on, and writes bench/results/latest.json.
-//   names: sdk sdk-browser hotpath storage collector collector-null collector-ws-inflate profile analyzer dashboards
+//   names: sdk sdk-browser hotpath insert-formats storage collector collector-null collector-ws-inflate profile analyzer dashboards
 //   --quick   smaller version of each (whole run under two minutes)
 //   --wait-quiet  before each benchmark, wait (≤ 2 min) until other processes use < 0.3 cores
 //   sdk-browser options: --browsers=chromium,firefox --ns=1,5,10,25 --steady=30 (seconds per N)
@@ -27,6 +27,7 @@ const NAMES = [
   'sdk',
   'sdk-browser',
   'hotpath',
+  'insert-formats',
   'storage',
   'collector',
   'collector-null',
@@ -144,10 +145,12 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
       const frames = buildFrames(8, quick ? 100 : 300)
       const before = stageCosts(frames, 'before', quick ? 2 : 5)
       const shipped = stageCosts(frames, 'shipped', quick ? 2 : 5)
+      const json = stageCosts(frames, 'json', quick ? 2 : 5)
       const parse = parseCost(frames, quick ? 2 : 5)
       log(
         `  per frame (${shipped.bytesPerFrame} B JSON), shipped: ${JSON.stringify(shipped.us)} = ${shipped.totalUs} µs`,
       )
+      log(`  per frame, JSON rows (before issue 14): ${JSON.stringify(json.us)} = ${json.totalUs} µs`)
       log(`  per frame, before (zod, spreads): ${JSON.stringify(before.us)} = ${before.totalUs} µs`)
       log(`  parseClientFrame as shipped: ${parse} µs/frame`)
       const inflate = await inflateCosts([1000, 10000], quick ? 1 : 3)
@@ -155,7 +158,20 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
         log(
           `  inflate ${i.mode.padEnd(9)} at ${i.messagesPerSecond}/s on 1,000 sockets: ${i.cpuUsPerMessage} µs CPU/message`,
         )
-      return { before, shipped, parseClientFrameUs: parse, inflate }
+      return { before, json, shipped, parseClientFrameUs: parse, inflate }
+    }
+    case 'insert-formats': {
+      const { insertFormatCosts } = await import('./insert-formats.ts')
+      const out = []
+      for (const n of quick ? [1000] : [250, 1000, 4000]) {
+        const costs = await insertFormatCosts(n, quick ? 2 : Math.max(2, 8000 / n), quick ? 1 : 2)
+        for (const c of costs)
+          log(
+            `  ${n} frames/batch ${c.format.padEnd(12)}: insert ${c.insertCpuS.total} CPU s/1k frames ${JSON.stringify(c.insertCpuS)}, encode ${c.encodeCpuS}, ${c.bytesPerFrame} B/frame`,
+          )
+        out.push({ framesPerBatch: n, costs })
+      }
+      return out
     }
     case 'storage': {
       const storage = await import('./storage.ts')

@@ -1,5 +1,14 @@
-// permessage-deflate inflation in one libuv pool round trip per message instead of ws's three.
+// permessage-deflate inflation on the main thread with the socket's kept context (collector/inflate-sync.ts),
+// or, where this Node's zlib lacks the internals for it, in one libuv pool round trip per message instead
+// of ws's three.
 //
+// Synchronous (issue 14): a message of ~2 KiB inflates in a few µs, while each pool round trip costs a
+// hand-off to another thread and back, which on a collector pinned to one core is a context switch each
+// way: 42 → 20–25 µs of CPU per message at 2,000 messages/s (`npm run bench -- hotpath`, bench/RESULTS.md).
+// A message is at most the socket's payload limit, so the main thread is never held for long; the answer
+// to ws is still given asynchronously (a microtask), as ws's receiver expects.
+//
+// The one-trip inflate:
 // ws (lib/permessage-deflate.js, `_decompress`) inflates a message by writing the data, writing the
 // RFC 7692 trailer and flushing: three writes, each a hand-off to the libuv pool and back. Under load the
 // hand-offs, not the inflating, are the cost: the collector's main thread spent a quarter of its samples
@@ -19,6 +28,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { constants, createInflateRaw } from 'node:zlib'
 import type { InflateRaw } from 'node:zlib'
+import { createSyncInflater, inflateSync, supportsSyncInflate } from './inflate-sync.ts'
 
 type Callback = (err: Error | null, data?: Buffer) => void
 
@@ -66,16 +76,26 @@ function onError(this: InflateRaw, err: Error): void {
   p.finish()
 }
 
-export type InflatePatch = { installed: true } | { installed: false; reason: string }
+export type InflatePatch =
+  { installed: true; mode: 'sync' | 'one-trip' } | { installed: false; reason: string }
 
 let result: InflatePatch | undefined
+let forceOneTrip = false
 
 /** Keeps ws's own inflate in this process (benchmarks measure the two side by side). Call before install. */
 export function keepWsInflate(): void {
   result ??= { installed: false, reason: 'ws inflate kept on purpose' }
 }
 
-/** Installs the one-round-trip inflate into ws, once per process. Never throws. */
+/** Uses the one-round-trip inflate even where the synchronous one works (tests, benchmarks). Call before install. */
+export function keepOneTripInflate(): void {
+  forceOneTrip = true
+}
+
+/**
+ * Installs the collector's inflate into ws, once per process: synchronous on a kept context where this
+ * Node allows it, else one pool round trip per message. Never throws.
+ */
 export function installOneTripInflate(): InflatePatch {
   if (result) return result
   try {
@@ -89,6 +109,10 @@ export function installOneTripInflate(): InflatePatch {
     if (!/^8\./.test(version)) return (result = { installed: false, reason: `ws ${version} is not 8.x` })
     if (typeof PMD.prototype._decompress !== 'function' || typeof kStatusCode !== 'symbol') {
       return (result = { installed: false, reason: `ws ${version} has no _decompress to replace` })
+    }
+    if (!forceOneTrip && supportsSyncInflate()) {
+      PMD.prototype._decompress = syncDecompress(kStatusCode)
+      return (result = { installed: true, mode: 'sync' })
     }
     PMD.prototype._decompress = function decompress(data, fin, callback) {
       const endpoint = this._isServer ? 'client' : 'server'
@@ -151,8 +175,46 @@ export function installOneTripInflate(): InflatePatch {
         p.finish()
       })
     }
-    return (result = { installed: true })
+    return (result = { installed: true, mode: 'one-trip' })
   } catch (err) {
     return (result = { installed: false, reason: (err as Error).message })
+  }
+}
+
+/**
+ * ws's `_decompress` inflating synchronously on the socket's kept context (collector/inflate-sync.ts),
+ * with ws's own outcomes: the message, 1009 past the payload limit (checked as zlib produces output, so
+ * a deflate bomb stops at the limit), 1007 with zlib's error on corrupt data. The callback runs in a
+ * microtask: ws's receiver, which called this from its parsing loop, must see the message as pending
+ * first (a synchronous answer would re-enter the loop and complete the socket write twice).
+ */
+function syncDecompress(kStatusCode: symbol): PerMessageDeflate['_decompress'] {
+  return function decompress(this: PerMessageDeflate, data, fin, callback) {
+    const endpoint = this._isServer ? 'client' : 'server'
+    let z = this._inflate
+    if (!z) {
+      const bits = this.params[`${endpoint}_max_window_bits`]
+      z = createSyncInflater(typeof bits === 'number' ? bits : constants.Z_DEFAULT_WINDOWBITS)
+      this._inflate = z
+    }
+    const res = inflateSync(z, fin ? Buffer.concat([data, TRAILER]) : data, this._maxPayload)
+    if (!res.ok) {
+      z.close()
+      this._inflate = null
+      const err = res.tooBig
+        ? Object.assign(new RangeError('Max payload size exceeded'), {
+            code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+            [kStatusCode]: 1009,
+          })
+        : Object.assign(res.error, { [kStatusCode]: 1007 })
+      queueMicrotask(() => callback(err))
+      return
+    }
+    if (res.ended) {
+      z.close()
+      this._inflate = null
+    } else if (fin && this.params[`${endpoint}_no_context_takeover`]) z.reset()
+    const out = res.data
+    queueMicrotask(() => callback(null, out))
   }
 }

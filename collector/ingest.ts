@@ -20,11 +20,14 @@ import type { Logger } from 'pino'
 import { StoreError, isSchemaError } from '../store/index.ts'
 import type { Store } from '../store/index.ts'
 import type { Registry } from '../lib/metrics.ts'
+import { parseTsvLine } from '../store/tsv.ts'
+import { COLUMNS } from './rows.ts'
 
 /** Tables in write order; `raw_frames` must stay last. */
 export const TABLES = ['peers', 'events', 'stream_seconds', 'transport_seconds', 'raw_frames'] as const
 export type Table = (typeof TABLES)[number]
-export type RowSet = Partial<Record<Table, object[]>>
+/** Rows per table as TabSeparated lines for the table's COLUMNS (collector/rows.ts). */
+export type RowSet = Partial<Record<Table, string[]>>
 
 export interface Ingest {
   /**
@@ -63,7 +66,7 @@ export interface IngestOptions {
 }
 
 interface Batch {
-  rows: Record<Table, object[]>
+  rows: Record<Table, string[]>
   rowCount: number
   frames: number
   bytes: number
@@ -138,17 +141,22 @@ export function createIngest(options: IngestOptions): Ingest {
   // isolated by splitting the chunk in halves until the rows at fault stand alone; those are dropped and
   // counted, and the rest is written: one unstorable row must not take everyone's frames with it
   // (invariant 2). Derivation fits every value to its column, so this is a safety net, not a path.
-  async function writeTable(table: Table, rows: object[]): Promise<void> {
-    const chunks: object[][] = [rows]
+  async function writeTable(table: Table, rows: string[]): Promise<void> {
+    const columns = COLUMNS[table]
+    const chunks: string[][] = [rows]
     // One token per chunk; halves of a refused chunk get their own (they are different inserts).
     const writeId = randomUUID()
     let split = 0
     const tokens: string[] = [`${writeId}:${table}:0`]
     let delay = retryMin
     while (chunks.length > 0) {
-      const chunk = chunks[0] as object[]
+      const chunk = chunks[0] as string[]
       try {
-        await store.insert(table, chunk, { dedupToken: tokens[0] as string })
+        await store.insert(
+          table,
+          { format: 'TabSeparated', columns, lines: chunk },
+          { dedupToken: tokens[0] as string },
+        )
         rowsWritten.inc({ table }, chunk.length)
         healthy = true
         delay = retryMin
@@ -168,7 +176,7 @@ export function createIngest(options: IngestOptions): Ingest {
         } else if (chunk.length === 1) {
           rowsRejected.inc({ table })
           log.error(
-            { err, table, row: JSON.stringify(chunk[0]).slice(0, 500) },
+            { err, table, row: JSON.stringify(parseTsvLine(columns, chunk[0] as string)).slice(0, 500) },
             'store refused a row; dropped',
           )
           chunks.shift()

@@ -20,6 +20,8 @@ import { singleResumeLoader } from './resume.ts'
 import type { ResumeLoader } from './resume.ts'
 import type { CollectorMetrics } from './stats.ts'
 import { parseUserAgent } from '../core/user-agent.ts'
+import { eventLine, linePrefix, peerLine, rawFrameLine, streamLine, transportLine } from './rows.ts'
+import type { PeerDims, PeerRow } from './rows.ts'
 
 export interface SessionDeps {
   store: Store
@@ -80,6 +82,9 @@ interface Channel {
   /** Decoded report; undefined until a keyframe arrives. */
   state: StatsState | undefined
   snapshot: Snapshot | undefined
+  /** Identity columns of this channel's lines (collector/rows.ts), without and with the peer's dims. */
+  prefix?: string
+  dimsPrefix?: string
 }
 
 export class ClientSession implements Attached {
@@ -91,13 +96,15 @@ export class ClientSession implements Attached {
   private closed = false
   private welcomed = false
   private unstoredBytes = 0
+  /** The latest batch this session's frames went into, with what its write will store (awaitBatch). */
+  private waiting: { batch: Promise<void>; bytes: number; seqs: Map<string, number> } | undefined
   private key: string | undefined
   /** This connection's peers row (without its clock skew), once hello is accepted. */
-  private peer: Record<string, unknown> | undefined
+  private peer: PeerRow | undefined
   private readonly clock = new ClockSkew()
   // The peer's browser, OS and SDK, from the hello: stored on every per-second row so fleet queries and
   // their rollups (store/migrations/009_fleet_rollups.sql) group by them without joining `peers`.
-  private dims: { browser: string; os: string; sdk_version: string } | undefined
+  private dims: PeerDims | undefined
 
   constructor(
     private readonly deps: SessionDeps,
@@ -321,41 +328,28 @@ export class ClientSession implements Attached {
     ch.lastSeq = frame.seq
     const pc = frame.pc
     const seq = frame.seq
-    const base = { app_id: id.app, session_id: id.session, peer_id: id.peer, pc_id: pc }
     const ts = storedTs(frame.ts)
+    // Each row is one TabSeparated line, built once from its values (collector/rows.ts); the identity
+    // columns are escaped once per channel.
+    const prefix = (ch.prefix ??= linePrefix({ ...id, pc }))
     const rows: RowSet = {
-      raw_frames: [{ ...base, seq, ts, type: frame.t, gap: isStats ? (frame.gap ?? 0) : 0, frame: text }],
+      raw_frames: [rawFrameLine(prefix, seq, ts, frame.t, isStats ? (frame.gap ?? 0) : 0, text)],
     }
     if (isStats) {
       const derived = this.decode(ch, frame)
       for (const metric of derived.implausible) this.deps.metrics.implausible.inc({ metric })
-      // The derived objects are fresh per frame: the identity goes into them rather than into a copy of
-      // ~40 fields each (a spread here was 8% of the collector's main thread under load).
-      rows.stream_seconds = derived.streams.map((s) => Object.assign(s, base, this.dims, { seq, ts }))
-      if (derived.transport)
-        rows.transport_seconds = [Object.assign(derived.transport, base, this.dims, { seq, ts })]
+      const dimsPrefix = (ch.dimsPrefix ??= linePrefix({ ...id, pc }, this.dims))
+      rows.stream_seconds = derived.streams.map((s) => streamLine(dimsPrefix, seq, ts, s))
+      if (derived.transport) rows.transport_seconds = [transportLine(dimsPrefix, seq, ts, derived.transport)]
     } else {
-      rows.events = [
-        { ...base, seq, ts, name: frame.name, data: frame.data ? JSON.stringify(frame.data) : '' },
-      ]
+      rows.events = [eventLine(prefix, seq, ts, frame.name, frame.data ? JSON.stringify(frame.data) : '')]
     }
     this.deps.metrics.frames.inc({ type: frame.t })
     const bytes = text.length
     this.unstoredBytes += bytes
     const stored = this.deps.ingest.add(rows, 1, bytes)
     this.deps.registry.track(id, stored, (this.key ??= identityKey(id)))
-    stored.then(
-      () => {
-        this.unstoredBytes -= bytes
-        this.markStored(pc, seq)
-      },
-      () => {
-        this.unstoredBytes -= bytes
-        // The batch was refused for good. A later ack would cover this frame (acks are cumulative), so
-        // this connection acks nothing more; the SDK reconnects and resends from the stored resume point.
-        this.evict(1011, 'a batch could not be stored')
-      },
-    )
+    this.awaitBatch(stored, pc, seq, bytes)
     return stored
   }
 
@@ -389,7 +383,7 @@ export class ClientSession implements Attached {
    */
   private writePeer(clockSkewMs: number | null): void {
     if (!this.peer) return
-    void this.deps.ingest.add({ peers: [{ ...this.peer, clock_skew_ms: clockSkewMs }] }, 0).catch(() => {})
+    void this.deps.ingest.add({ peers: [peerLine(this.peer, clockSkewMs)] }, 0).catch(() => {})
   }
 
   private decode(ch: Channel, frame: ChannelFrame & { t: 'stats' }): ReturnType<typeof deriveSecond> {
@@ -397,6 +391,34 @@ export class ClientSession implements Attached {
     const derived = deriveSecond(ch.state, frame.ts, ch.snapshot)
     ch.snapshot = derived.snapshot
     return derived
+  }
+
+  /**
+   * Marks `seq` of `pc` stored once `batch` is. Frames of one batch share its promise: one reaction per
+   * batch and session carries the highest seq of each pc and the bytes, instead of one per frame
+   * (frames of a channel arrive in increasing seq, so the last one added is the highest).
+   */
+  private awaitBatch(batch: Promise<void>, pc: string, seq: number, bytes: number): void {
+    let w = this.waiting
+    if (!w || w.batch !== batch) {
+      const entry = (w = { batch, bytes: 0, seqs: new Map<string, number>() })
+      this.waiting = entry
+      batch.then(
+        () => {
+          this.unstoredBytes -= entry.bytes
+          for (const [p, q] of entry.seqs) this.markStored(p, q)
+        },
+        () => {
+          this.unstoredBytes -= entry.bytes
+          // The batch was refused for good. A later ack would cover its frames (acks are cumulative),
+          // so this connection acks nothing more; the SDK reconnects and resends from the stored
+          // resume point.
+          this.evict(1011, 'a batch could not be stored')
+        },
+      )
+    }
+    w.bytes += bytes
+    w.seqs.set(pc, seq)
   }
 
   private markStored(pc: string, seq: number): void {

@@ -12,6 +12,8 @@ import {
   toJsonEachRow,
 } from './index.ts'
 import type { Health, InsertOptions, QueryParams, Store } from './index.ts'
+import { isTsvRows, tsvBody } from './tsv.ts'
+import type { TsvRows } from './tsv.ts'
 
 export interface ChdbStoreOptions {
   /** Folder for the data; created if missing. */
@@ -72,16 +74,18 @@ export async function createChdbStore(options: ChdbStoreOptions): Promise<Store>
         throw err instanceof StoreError ? err : wrap(err, 'statement failed')
       }
     },
-    async insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<void> {
-      if (rows.length === 0) return
+    async insert(table: string, rows: readonly object[] | TsvRows, options?: InsertOptions): Promise<void> {
+      const tsv = isTsvRows(rows)
+      if ((tsv ? rows.lines : rows).length === 0) return
       // A table with a deduplication window also drops a byte-identical block by its hash; the token
       // names the retry as the same insert whatever the serialisation.
       const settings = options?.dedupToken ? { insert_deduplication_token: options.dedupToken } : undefined
       try {
         await live().insert({
           table,
-          values: Buffer.from(toJsonEachRow(rows)),
-          format: 'JSONEachRow',
+          ...(tsv
+            ? { values: tsvBody(rows), format: 'TabSeparated', columns: rows.columns }
+            : { values: Buffer.from(toJsonEachRow(rows)), format: 'JSONEachRow' }),
           ...(settings ? { settings } : {}),
         })
       } catch (err) {

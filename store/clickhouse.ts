@@ -1,8 +1,11 @@
 // Server backend: a ClickHouse server (or cluster front) over HTTP through @clickhouse/client.
+import { Readable } from 'node:stream'
 import { createClient } from '@clickhouse/client'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { OUTPUT_SETTINGS, StoreError, isTransientServerError } from './index.ts'
 import type { Health, InsertOptions, QueryParams, Store } from './index.ts'
+import { isTsvRows, tsvBody } from './tsv.ts'
+import type { TsvRows } from './tsv.ts'
 
 export interface ClickHouseStoreOptions {
   url: string
@@ -106,15 +109,21 @@ export async function createClickHouseStore(options: ClickHouseStoreOptions): Pr
         throw wrap(err, 'statement failed')
       }
     },
-    async insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<void> {
-      if (rows.length === 0) return
+    async insert(table: string, rows: readonly object[] | TsvRows, options?: InsertOptions): Promise<void> {
+      const tsv = isTsvRows(rows)
+      if ((tsv ? rows.lines : rows).length === 0) return
+      const clickhouse_settings = insertSettings(cluster, options?.dedupToken)
       try {
-        await client.insert({
-          table,
-          values: rows,
-          format: 'JSONEachRow',
-          clickhouse_settings: insertSettings(cluster, options?.dedupToken),
-        })
+        // Text formats go as a byte stream (the client encodes only JSON formats itself).
+        if (tsv) {
+          await client.insert({
+            table,
+            values: Readable.from([Buffer.from(tsvBody(rows))], { objectMode: false }),
+            format: 'TabSeparated',
+            columns: rows.columns as [string, ...string[]],
+            clickhouse_settings,
+          })
+        } else await client.insert({ table, values: rows, format: 'JSONEachRow', clickhouse_settings })
       } catch (err) {
         throw wrap(err, `insert into ${table} failed`)
       }

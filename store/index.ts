@@ -4,6 +4,9 @@
 
 export type QueryParams = Record<string, unknown>
 
+export type { TsvRows } from './tsv.ts'
+import type { TsvRows } from './tsv.ts'
+
 export interface InsertOptions {
   /**
    * insert_deduplication_token: ClickHouse drops a later insert with the same token into a table with a
@@ -28,10 +31,12 @@ export interface Store {
   /** Runs a statement that returns nothing (DDL, ALTER, DELETE). Rejects with StoreError. */
   exec(sql: string, params?: QueryParams): Promise<void>
   /**
-   * Inserts rows as JSONEachRow in one INSERT. Resolves only once ClickHouse has written them. With a
-   * `dedupToken`, a repeat of the same insert (a retry) is dropped by tables with a deduplication window.
+   * Inserts rows in one INSERT: objects as JSONEachRow, or lines already encoded as TabSeparated for a
+   * column list (store/tsv.ts; the collector's hot path). Resolves only once ClickHouse has written them.
+   * With a `dedupToken`, a repeat of the same insert (a retry) is dropped by tables with a deduplication
+   * window.
    */
-  insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<void>
+  insert(table: string, rows: readonly object[] | TsvRows, options?: InsertOptions): Promise<void>
   /** Never rejects: `{ ok: false, error }` when the store cannot answer. */
   ping(): Promise<Health>
   /** Releases connections; later calls reject. */

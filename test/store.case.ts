@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { StoreError } from '../store/index.ts'
 import type { Store } from '../store/index.ts'
 import { migrate } from '../store/migrate.ts'
+import { tsvMap, tsvNumber, tsvString } from '../store/tsv.ts'
 
 // Rows use recent timestamps: tables have TTLs, and ClickHouse may drop rows that are expired on arrival.
 
@@ -90,6 +91,78 @@ export function runStoreSuite({ name, open }: StoreSuiteOptions): void {
         )
         expect(rows).toEqual([{ session_id: evil, seq: 1, ms: 1_795_480_564_177 }])
         expect(typeof rows[0]?.seq).toBe('number')
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('stores TabSeparated lines exactly as their JSONEachRow twins, hostile strings and NULLs included', async () => {
+      const store = await open()
+      try {
+        await migrate(store)
+        // Every character TabSeparated escapes, the escape sequences themselves as text, quotes, an
+        // empty string, control characters, and Unicode beyond the BMP, in String and Map columns.
+        const hostile = [
+          'tab\there',
+          'line\nfeed\r\nCRLF',
+          'back\\slash\\',
+          '\\N',
+          '\\t not a tab',
+          'nul\0bs\bff\f',
+          `quotes ' " \\'`,
+          '',
+          '\x01\x1f\x7f',
+          'é ü 中文 😀 \u2028 \u202e',
+        ]
+        const ts = Date.now()
+        const peers = hostile.map((h, i) => ({
+          app_id: 'a',
+          session_id: `s${i}`,
+          peer_id: h,
+          user_id: h,
+          sdk_version: h,
+          user_agent: h,
+          browser: h,
+          os: h,
+          metadata: { [h]: h, plain: 'v', [`k${i}`]: `x${h}y` },
+          remote_addr: h,
+          connected_at: ts + i,
+          clock_skew_ms: i % 2 ? null : -i,
+        }))
+        const columns = Object.keys(peers[0] as object)
+        const line = (p: (typeof peers)[number]): string =>
+          [
+            ...[
+              p.app_id,
+              p.session_id,
+              p.peer_id,
+              p.user_id,
+              p.sdk_version,
+              p.user_agent,
+              p.browser,
+              p.os,
+            ].map(tsvString),
+            tsvMap(p.metadata),
+            tsvString(p.remote_addr),
+            String(p.connected_at),
+            tsvNumber(p.clock_skew_ms),
+          ].join('\t') + '\n'
+        await store.insert('peers', peers)
+        await store.insert('peers', {
+          format: 'TabSeparated',
+          columns,
+          lines: peers.map((p) => line({ ...p, app_id: 'b' })),
+        })
+        const read = (app: string): Promise<Record<string, unknown>[]> =>
+          store.query(
+            `SELECT * EXCEPT app_id, toUnixTimestamp64Milli(connected_at) AS ms FROM peers
+             WHERE app_id = {app:String} ORDER BY session_id`,
+            { app },
+          )
+        const json = await read('a')
+        expect(json).toHaveLength(hostile.length)
+        expect(json.map((r) => r.peer_id)).toEqual(hostile)
+        expect(await read('b')).toEqual(json)
       } finally {
         await store.close()
       }

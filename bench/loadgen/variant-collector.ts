@@ -4,6 +4,7 @@
 //   BENCH_STORE=chdb          the embedded store, as `rtcpulse start` opens it
 //   BENCH_WS_INFLATE=1        ws's own permessage-deflate inflate (three libuv round trips per message)
 //                             instead of collector/inflate.ts
+//   BENCH_INFLATE=one-trip    collector/inflate.ts's one round trip instead of its synchronous inflate
 //   BENCH_ZLIB_CONCURRENCY=N  ws's process-wide zlib limiter at N instead of the collector's 16
 //   BENCH_DROP_TABLES=a,b     inserts into these tables are dropped (after JSON encoding): what a
 //                             table costs the store (e.g. raw_frames)
@@ -11,10 +12,15 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import pino from 'pino'
 import { loadConfig } from '../../collector/config.ts'
-import { keepWsInflate } from '../../collector/inflate.ts'
+import { keepOneTripInflate, keepWsInflate } from '../../collector/inflate.ts'
 import { createCollector } from '../../collector/server.ts'
 import { toJsonEachRow } from '../../store/index.ts'
-import type { Store } from '../../store/index.ts'
+import type { Store, TsvRows } from '../../store/index.ts'
+import { isTsvRows, tsvBody } from '../../store/tsv.ts'
+
+/** The insert body the backend would send, built and dropped. */
+const encode = (rows: readonly object[] | TsvRows): Buffer =>
+  Buffer.from(isTsvRows(rows) ? tsvBody(rows) : toJsonEachRow(rows))
 import { openStore } from '../../store/open.ts'
 
 /** A Store that answers no rows and drops inserts after serialising them (as the chDB backend does). */
@@ -25,8 +31,8 @@ export function nullStore(): Store {
     query: () => Promise.resolve([]),
     exec: () => Promise.resolve(),
     insert: (_table, rows) => {
-      // Keep the JSONEachRow encoding in: it is the collector's work, not the engine's.
-      Buffer.from(toJsonEachRow(rows))
+      // Keep the encoding in: it is the collector's work, not the engine's.
+      encode(rows)
       return Promise.resolve()
     },
     ping: () => Promise.resolve({ ok: true }),
@@ -55,11 +61,12 @@ const store: Store =
         ...opened,
         insert: (table, rows, options) => {
           if (!dropped.has(table)) return opened.insert(table, rows, options)
-          Buffer.from(toJsonEachRow(rows))
+          encode(rows)
           return Promise.resolve()
         },
       }
 if (process.env.BENCH_WS_INFLATE === '1') keepWsInflate()
+if (process.env.BENCH_INFLATE === 'one-trip') keepOneTripInflate()
 const collector = createCollector({ config, store, log })
 const url = await collector.listen()
 process.stdout.write(`rtcpulse collector (bench variant) listening on ${url}\n`)

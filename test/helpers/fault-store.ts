@@ -3,7 +3,8 @@
 // sense that the failure is injected; every successful call is the real store's. Injected through
 // startCollector's `wrapStore` seam, never through configuration.
 import { StoreError } from '../../store/index.ts'
-import type { Health, InsertOptions, QueryParams, Store } from '../../store/index.ts'
+import type { Health, InsertOptions, QueryParams, Store, TsvRows } from '../../store/index.ts'
+import { isTsvRows, parseTsvLine } from '../../store/tsv.ts'
 import { startTestCollector } from './collector.ts'
 import type { TestCollector } from './collector.ts'
 
@@ -49,11 +50,13 @@ export class FaultyStore implements Store {
     this.check()
     return this.inner.exec(sql, params)
   }
-  async insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<void> {
+  async insert(table: string, rows: readonly object[] | TsvRows, options?: InsertOptions): Promise<void> {
     if (this.insertDelayMs > 0) await sleep(this.insertDelayMs)
     this.check()
     const poison = this.poison
-    if (poison && rows.some((r) => poison(table, r as Record<string, unknown>))) {
+    // The collector's rows are TabSeparated lines: read back into column → text for the predicate.
+    const objects = isTsvRows(rows) ? rows.lines.map((l) => parseTsvLine(rows.columns, l)) : rows
+    if (poison && objects.some((r) => poison(table, r as Record<string, unknown>))) {
       throw new StoreError(
         `insert into ${table} failed: Code: 27. Cannot parse input (injected fault)`,
         false,

@@ -7,6 +7,8 @@ import { ingestRequestSchema, parseClientFrame } from '../../collector/protocol.
 import { ClientSession } from '../../collector/session.ts'
 import type { SessionDeps } from '../../collector/session.ts'
 import { SessionRegistry } from '../../collector/registry.ts'
+import { COLUMNS } from '../../collector/rows.ts'
+import { parseTsvLine } from '../../store/tsv.ts'
 import { createCollectorMetrics } from '../../collector/stats.ts'
 import { applyDelta } from '../../core/delta.ts'
 import type { StatsState } from '../../core/delta.ts'
@@ -148,10 +150,17 @@ export class MemoryCollector {
       },
       ingest: {
         add: (rows) => {
-          type Row = { peer_id: string; pc_id: string; seq: number; gap: number; type: string; frame: string }
-          for (const r of (rows.raw_frames ?? []) as Row[]) {
+          for (const line of rows.raw_frames ?? []) {
+            const r = parseTsvLine(COLUMNS.raw_frames, line) as Record<string, string>
             this.inserts++
-            const f = { peer: r.peer_id, pc: r.pc_id, seq: r.seq, gap: r.gap, type: r.type, text: r.frame }
+            const f = {
+              peer: r.peer_id as string,
+              pc: r.pc_id as string,
+              seq: Number(r.seq),
+              gap: Number(r.gap),
+              type: r.type as string,
+              text: r.frame as string,
+            }
             frames.set(`${r.peer_id} ${r.pc_id} ${r.seq}`, f)
           }
           return new Promise((resolve) => setTimeout(resolve, 2))

@@ -7,10 +7,11 @@
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createIngest } from '../../collector/ingest.ts'
+import { COLUMNS, objectLine } from '../../collector/rows.ts'
 import { Registry } from '../../lib/metrics.ts'
 import type { WelcomeFrame, ServerFrame } from '../../core/protocol.ts'
 import { StoreError } from '../../store/index.ts'
-import type { InsertOptions, Store } from '../../store/index.ts'
+import type { InsertOptions, Store, TsvRows } from '../../store/index.ts'
 import { openStore } from '../../store/open.ts'
 import { startTestCollector, guid, testDataDir } from '../helpers/collector.ts'
 import type { TestCollector } from '../helpers/collector.ts'
@@ -111,7 +112,11 @@ class LostAckStore extends FaultyStore {
   ) {
     super(inner)
   }
-  override async insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<void> {
+  override async insert(
+    table: string,
+    rows: readonly object[] | TsvRows,
+    options?: InsertOptions,
+  ): Promise<void> {
     await super.insert(table, rows, options)
     if (table === this.table && this.lost === 0) {
       this.lost++
@@ -158,7 +163,7 @@ describe('fleet rollups under a retried write', () => {
       active: 1,
       loss_ratio: 0.01,
     }))
-    await ingest.add({ stream_seconds: rows }, 30)
+    await ingest.add({ stream_seconds: rows.map((r) => objectLine(COLUMNS.stream_seconds, r)) }, 30)
     await ingest.close()
     expect(store.lost).toBe(1) // the write was retried
     const t = await totals(inner, session)
