@@ -166,7 +166,7 @@ const VOICED = `(active = 1 AND bitrate_bps >= ${SILENT_AUDIO_BPS}
 // The steady segments' (n, Σx, Σx²) that count, and their seconds (SCORING.md §2).
 const STEADY = `arrayFilter(g -> g.1 >= ${STEADY_MIN_S} AND g.2 > 0, seg_stats)`
 const STEADY_N = `arraySum(g -> g.1, ${STEADY})`
-const STREAM_AGGREGATES = `
+export const STREAM_AGGREGATES = `
 SELECT * EXCEPT (seg_starts, seg_ends, seg_stats, target_max),
   if(${STEADY_N} >= ${STEADY_MIN_S},
     sqrt(arraySum(g -> greatest(0, g.3 - g.2 * g.2 / g.1) / pow(g.2 / g.1, 2), ${STEADY}) / ${STEADY_N}), NULL) AS bitrate_cv,
@@ -184,20 +184,22 @@ SELECT
   -- and, after a switch, ${SWITCH_SETTLE_S} s of settling. Per segment (n, Σx, Σx², seconds dropped); the
   -- outer query pools segments with ${STEADY_MIN_S}+ seconds. Nested one-element arrayMaps bind each
   -- intermediate once (an alias would be expanded, and analysed, at every use).
-  arrayFilter(i -> i = 1 OR (hs[i] != hs[i - 1] AND hs[i] > 0 AND hs[i - 1] > 0) OR ls[i] != ls[i - 1], arrayEnumerate(hs)) AS seg_starts,
+  arrayFilter((i, h, hp, l, lp) -> i = 1 OR (h != hp AND h > 0 AND hp > 0) OR l != lp,
+    arrayEnumerate(hs), hs, hs_prev, ls, ls_prev) AS seg_starts,
   -- Each segment's last second, by the same test one second on. Derived from seg_starts instead (pop the
   -- first, push the last), ClickHouse 26 failed with SIZES_OF_ARRAYS_DONT_MATCH on a real Chrome 86 dump
   -- (test/fixtures/dumps, analyzer-dumps.test.ts).
-  arrayFilter(i -> i = length(hs) OR (hs[i + 1] != hs[i] AND hs[i + 1] > 0 AND hs[i] > 0) OR ls[i + 1] != ls[i], arrayEnumerate(hs)) AS seg_ends,
+  arrayFilter((i, h, hn, l, ln) -> i = n_br OR (hn != h AND hn > 0 AND h > 0) OR ln != l,
+    arrayEnumerate(hs), hs, hs_next, ls, ls_next) AS seg_ends,
   arrayMap((st, en) -> arrayMap(seg -> arrayMap(k -> arrayMap(steady -> (length(steady), arraySum(steady),
         arraySum(arrayMap(y -> y * y, steady)), k),
       [arraySlice(seg, k + 1)])[1],
-      [greatest(if(st = 1, 0, ${SWITCH_SETTLE_S}), arrayFirstIndex(x -> x >= 0.5 * arrayAvg(seg), seg) - 1)])[1],
+      [greatest(if(st = 1, 0, ${SWITCH_SETTLE_S}), arrayMap(m -> arrayFirstIndex(x -> x >= m, seg), [0.5 * arrayAvg(seg)])[1] - 1)])[1],
     [arraySlice(br, st, en - st + 1)])[1],
     seg_starts, seg_ends) AS seg_stats,
-  toUInt32(arrayCount(i -> i > 1 AND hs[i] != hs[i - 1] AND hs[i] > 0 AND hs[i - 1] > 0, arrayEnumerate(hs))) AS resolution_switches,
+  toUInt32(arrayCount((i, h, hp) -> i > 1 AND h != hp AND h > 0 AND hp > 0, arrayEnumerate(hs), hs, hs_prev)) AS resolution_switches,
   -- Simulcast (core/simulcast.ts): the row's SSRC is the top active layer's; a change is a layer switch.
-  toUInt32(arrayCount(i -> i > 1 AND ls[i] != ls[i - 1], arrayEnumerate(ls))) AS layer_switches,
+  toUInt32(arrayCount((i, l, lp) -> i > 1 AND l != lp, arrayEnumerate(ls), ls, ls_prev)) AS layer_switches,
   target_bitrate, fps_mean, if(fps_mean > 0, fps_sd / fps_mean, NULL) AS fps_cv,
   width, height, max_height, first_active_ms, last_active_ms,
   -- detect-freezes.ts: stalled seconds (no frame shown between the first and last active second) are
@@ -236,6 +238,12 @@ FROM
     arraySort(groupArrayIf((ts, assumeNotNull(bitrate_bps), stream_seconds.height, stream_seconds.ssrc),
       active = 1 AND bitrate_bps IS NOT NULL)) AS brh,
     arrayMap(x -> x.2, brh) AS br, arrayMap(x -> x.3, brh) AS hs, arrayMap(x -> x.4, brh) AS ls,
+    -- Each active second's neighbours (0 past either end, as hs[0] and hs[n + 1] read): the lambdas above
+    -- take them as arguments, because a lambda that indexes a captured array copies that whole array for
+    -- every element (n² per stream; 5 GiB for a batch of 2,000 ten-minute sessions).
+    length(brh) AS n_br,
+    arraySlice(arrayPushFront(hs, 0), 1, n_br) AS hs_prev, arraySlice(arrayPushBack(hs, 0), 2) AS hs_next,
+    arraySlice(arrayPushFront(ls, 0), 1, n_br) AS ls_prev, arraySlice(arrayPushBack(ls, 0), 2) AS ls_next,
     avgIf(target_bitrate_bps, active = 1) AS target_bitrate,
     avgIf(fps, active = 1) AS fps_mean, stddevPopIf(fps, active = 1) AS fps_sd,
     quantileExactIf(0.5)(stream_seconds.width, active = 1 AND stream_seconds.width > 0) AS width,
@@ -373,7 +381,7 @@ export async function streamAggregates(
   return store.query<StreamAggregateRow>(STREAM_AGGREGATES, params(scope, { fps: expectedFps }))
 }
 
-const TRANSPORT_AGGREGATES = `
+export const TRANSPORT_AGGREGATES = `
 SELECT
   session_id, peer_id, pc_id, count() AS seconds,
   avg(t.rtt_ms) AS rtt_ms, quantileExact(0.95)(t.rtt_ms) AS rtt_p95_ms,
