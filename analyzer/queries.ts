@@ -1,9 +1,11 @@
 // The analyzer's reads. Aggregation happens in ClickHouse (one pass per table for a whole batch of
 // sessions); only the per-second series the detectors need cross into JS. Every value a caller supplies
-// is a bound parameter. Tables are read with FINAL: a frame resent after a reconnect counts once.
+// is a bound parameter. A frame resent after a reconnect counts once: the aggregates read without FINAL
+// and re-read the rare session where a key repeats with it (latest.ts resendSafe); the rest use FINAL.
 import type { Store } from '../store/index.ts'
 import type { StateEvent, StreamSecond, TransportSecond } from './issues.ts'
-import { latestInserted } from './latest.ts'
+import { latestInserted, resendSafe } from './latest.ts'
+import type { ResentCounted } from './latest.ts'
 import { oneWayDelaySql, targetBitrateSql } from './score.ts'
 import {
   AVAILABLE_HEADROOM,
@@ -166,7 +168,7 @@ const VOICED = `(active = 1 AND bitrate_bps >= ${SILENT_AUDIO_BPS}
 // The steady segments' (n, Σx, Σx²) that count, and their seconds (SCORING.md §2).
 const STEADY = `arrayFilter(g -> g.1 >= ${STEADY_MIN_S} AND g.2 > 0, seg_stats)`
 const STEADY_N = `arraySum(g -> g.1, ${STEADY})`
-export const STREAM_AGGREGATES = `
+const streamAggregatesSql = (from: string): string => `
 SELECT * EXCEPT (seg_starts, seg_ends, seg_stats, target_max),
   if(${STEADY_N} >= ${STEADY_MIN_S},
     sqrt(arraySum(g -> greatest(0, g.3 - g.2 * g.2 / g.1) / pow(g.2 / g.1, 2), ${STEADY}) / ${STEADY_N}), NULL) AS bitrate_cv,
@@ -176,7 +178,7 @@ SELECT * EXCEPT (seg_starts, seg_ends, seg_stats, target_max),
 FROM (
 SELECT
   session_id, peer_id, pc_id, stream_id, direction, kind, ssrc, codec,
-  seconds, active_seconds, start_ms, end_ms, duration_s,
+  seconds, resent, active_seconds, start_ms, end_ms, duration_s,
   bitrate_mean, bitrate_q[1] AS bitrate_p5, bitrate_q[2] AS bitrate_p50, bitrate_q[3] AS bitrate_p90,
   bitrate_q[4] AS bitrate_p95,
   -- Steady segments (SCORING.md §2): the active seconds split where the frame height (a resolution
@@ -230,7 +232,7 @@ FROM
     toString(any(stream_seconds.direction)) AS direction, toString(any(stream_seconds.kind)) AS kind,
     -- A simulcast source's SSRC is its top active layer's (core/simulcast.ts): the layer it sent most.
     if(countIf(active = 1) > 0, topKIf(1)(ssrc, active = 1)[1], any(ssrc)) AS ssrc, argMaxIf(stream_seconds.codec, ts, stream_seconds.codec != '') AS codec,
-    count() AS seconds, countIf(active = 1) AS active_seconds,
+    count() AS seconds, count() - uniqExact(seq) AS resent, countIf(active = 1) AS active_seconds,
     toUnixTimestamp64Milli(min(ts)) AS start_ms, toUnixTimestamp64Milli(max(ts)) AS end_ms,
     sum(interval_ms) / 1000 AS duration_s,
     avgIf(bitrate_bps, active = 1) AS bitrate_mean,
@@ -291,11 +293,15 @@ FROM
     ${flagged(`loss_ratio > ${LOSS}`)} AS f_loss,
     ${flagged(`active = 1 AND ${MOS_RISK}`)} AS f_mos,
     arraySort(groupArrayIf(${SECOND_TUPLE}, ${FLAGGED})) AS flagged_all
-  FROM stream_seconds FINAL
+  FROM ${from}
   WHERE ${WHERE}
   GROUP BY session_id, peer_id, pc_id, stream_id
 ))
 ORDER BY session_id, peer_id, pc_id, stream_id`
+const STREAM_AGGREGATES = {
+  fast: streamAggregatesSql('stream_seconds'),
+  exact: streamAggregatesSql('stream_seconds FINAL'),
+}
 
 export interface StreamAggregateRow {
   session_id: string
@@ -378,12 +384,14 @@ export async function streamAggregates(
   scope: Scope,
   expectedFps: number,
 ): Promise<StreamAggregateRow[]> {
-  return store.query<StreamAggregateRow>(STREAM_AGGREGATES, params(scope, { fps: expectedFps }))
+  const run = (sql: string, p: Record<string, unknown>) =>
+    store.query<StreamAggregateRow & ResentCounted>(sql, p)
+  return resendSafe(run, STREAM_AGGREGATES, params(scope, { fps: expectedFps }))
 }
 
-export const TRANSPORT_AGGREGATES = `
+const transportAggregatesSql = (from: string, columns = ''): string => `
 SELECT
-  session_id, peer_id, pc_id, count() AS seconds,
+  session_id, peer_id, pc_id, count() AS seconds,${columns}
   avg(t.rtt_ms) AS rtt_ms, quantileExact(0.95)(t.rtt_ms) AS rtt_p95_ms,
   ${persists(flagged(`t.rtt_ms > ${HIGH_RTT_MS}`))} AS p_rtt,
   countIf(t.local_type = 'relay') AS relay_seconds,
@@ -391,10 +399,15 @@ SELECT
   argMax(t.protocol, ts) AS protocol, argMax(t.relay_protocol, ts) AS relay_protocol,
   argMax(t.network_type, ts) AS network_type,
   avg(t.available_out_bps) AS available_out_bps, avg(t.available_in_bps) AS available_in_bps
-FROM transport_seconds AS t FINAL
+FROM ${from}
 WHERE ${WHERE}
 GROUP BY session_id, peer_id, pc_id
 ORDER BY session_id, peer_id, pc_id`
+const RESENT = ' count() - uniqExact(t.seq) AS resent,'
+const TRANSPORT_AGGREGATES = {
+  fast: transportAggregatesSql('transport_seconds AS t', RESENT),
+  exact: transportAggregatesSql('transport_seconds AS t FINAL', RESENT),
+}
 
 export interface TransportAggregateRow {
   session_id: string
@@ -414,8 +427,11 @@ export interface TransportAggregateRow {
   available_in_bps: number | null
 }
 
+/** Transport aggregates of every pc of the scope, ordered by session, peer, pc. Rejects with StoreError. */
 export function transportAggregates(store: Store, scope: Scope): Promise<TransportAggregateRow[]> {
-  return store.query<TransportAggregateRow>(TRANSPORT_AGGREGATES, params(scope))
+  const run = (sql: string, p: Record<string, unknown>) =>
+    store.query<TransportAggregateRow & ResentCounted>(sql, p)
+  return resendSafe(run, TRANSPORT_AGGREGATES, params(scope))
 }
 
 /** One stream's per-second values as columns, oldest first; null where a second has no value. */
@@ -473,11 +489,9 @@ export interface TransportDetailRow extends TransportAggregateRow {
  */
 export function transportDetail(store: Store, scope: Scope): Promise<TransportDetailRow[]> {
   return store.query<TransportDetailRow>(
-    TRANSPORT_AGGREGATES.replace(
-      `FROM transport_seconds AS t FINAL
-WHERE ${WHERE}`,
-      `, arraySort(groupArray((toUnixTimestamp64Milli(ts), t.rtt_ms, t.available_out_bps, t.send_bps, t.recv_bps))) AS series
-FROM ${latestInserted('transport_seconds', '*', WHERE)} AS t`,
+    transportAggregatesSql(
+      `${latestInserted('transport_seconds', '*', WHERE)} AS t`,
+      ` arraySort(groupArray((toUnixTimestamp64Milli(ts), t.rtt_ms, t.available_out_bps, t.send_bps, t.recv_bps))) AS series,`,
     ),
     params(scope),
   )
