@@ -1,9 +1,11 @@
 // The analyzer's reads. Aggregation happens in ClickHouse (one pass per table for a whole batch of
 // sessions); only the per-second series the detectors need cross into JS. Every value a caller supplies
-// is a bound parameter. Tables are read with FINAL: a frame resent after a reconnect counts once.
+// is a bound parameter. A frame resent after a reconnect counts once: the aggregates read without FINAL
+// and re-read the rare session where a key repeats with it (latest.ts resendSafe); the rest use FINAL.
 import type { Store } from '../store/index.ts'
 import type { StateEvent, StreamSecond, TransportSecond } from './issues.ts'
-import { latestInserted } from './latest.ts'
+import { latestInserted, resendSafe } from './latest.ts'
+import type { ResentCounted } from './latest.ts'
 import { oneWayDelaySql, targetBitrateSql } from './score.ts'
 import {
   AVAILABLE_HEADROOM,
@@ -166,7 +168,7 @@ const VOICED = `(active = 1 AND bitrate_bps >= ${SILENT_AUDIO_BPS}
 // The steady segments' (n, Σx, Σx²) that count, and their seconds (SCORING.md §2).
 const STEADY = `arrayFilter(g -> g.1 >= ${STEADY_MIN_S} AND g.2 > 0, seg_stats)`
 const STEADY_N = `arraySum(g -> g.1, ${STEADY})`
-const STREAM_AGGREGATES = `
+const streamAggregatesSql = (from: string): string => `
 SELECT * EXCEPT (seg_starts, seg_ends, seg_stats, target_max),
   if(${STEADY_N} >= ${STEADY_MIN_S},
     sqrt(arraySum(g -> greatest(0, g.3 - g.2 * g.2 / g.1) / pow(g.2 / g.1, 2), ${STEADY}) / ${STEADY_N}), NULL) AS bitrate_cv,
@@ -176,7 +178,7 @@ SELECT * EXCEPT (seg_starts, seg_ends, seg_stats, target_max),
 FROM (
 SELECT
   session_id, peer_id, pc_id, stream_id, direction, kind, ssrc, codec,
-  seconds, active_seconds, start_ms, end_ms, duration_s,
+  seconds, resent, active_seconds, start_ms, end_ms, duration_s,
   bitrate_mean, bitrate_q[1] AS bitrate_p5, bitrate_q[2] AS bitrate_p50, bitrate_q[3] AS bitrate_p90,
   bitrate_q[4] AS bitrate_p95,
   -- Steady segments (SCORING.md §2): the active seconds split where the frame height (a resolution
@@ -184,20 +186,22 @@ SELECT
   -- and, after a switch, ${SWITCH_SETTLE_S} s of settling. Per segment (n, Σx, Σx², seconds dropped); the
   -- outer query pools segments with ${STEADY_MIN_S}+ seconds. Nested one-element arrayMaps bind each
   -- intermediate once (an alias would be expanded, and analysed, at every use).
-  arrayFilter(i -> i = 1 OR (hs[i] != hs[i - 1] AND hs[i] > 0 AND hs[i - 1] > 0) OR ls[i] != ls[i - 1], arrayEnumerate(hs)) AS seg_starts,
+  arrayFilter((i, h, hp, l, lp) -> i = 1 OR (h != hp AND h > 0 AND hp > 0) OR l != lp,
+    arrayEnumerate(hs), hs, hs_prev, ls, ls_prev) AS seg_starts,
   -- Each segment's last second, by the same test one second on. Derived from seg_starts instead (pop the
   -- first, push the last), ClickHouse 26 failed with SIZES_OF_ARRAYS_DONT_MATCH on a real Chrome 86 dump
   -- (test/fixtures/dumps, analyzer-dumps.test.ts).
-  arrayFilter(i -> i = length(hs) OR (hs[i + 1] != hs[i] AND hs[i + 1] > 0 AND hs[i] > 0) OR ls[i + 1] != ls[i], arrayEnumerate(hs)) AS seg_ends,
+  arrayFilter((i, h, hn, l, ln) -> i = n_br OR (hn != h AND hn > 0 AND h > 0) OR ln != l,
+    arrayEnumerate(hs), hs, hs_next, ls, ls_next) AS seg_ends,
   arrayMap((st, en) -> arrayMap(seg -> arrayMap(k -> arrayMap(steady -> (length(steady), arraySum(steady),
         arraySum(arrayMap(y -> y * y, steady)), k),
       [arraySlice(seg, k + 1)])[1],
-      [greatest(if(st = 1, 0, ${SWITCH_SETTLE_S}), arrayFirstIndex(x -> x >= 0.5 * arrayAvg(seg), seg) - 1)])[1],
+      [greatest(if(st = 1, 0, ${SWITCH_SETTLE_S}), arrayMap(m -> arrayFirstIndex(x -> x >= m, seg), [0.5 * arrayAvg(seg)])[1] - 1)])[1],
     [arraySlice(br, st, en - st + 1)])[1],
     seg_starts, seg_ends) AS seg_stats,
-  toUInt32(arrayCount(i -> i > 1 AND hs[i] != hs[i - 1] AND hs[i] > 0 AND hs[i - 1] > 0, arrayEnumerate(hs))) AS resolution_switches,
+  toUInt32(arrayCount((i, h, hp) -> i > 1 AND h != hp AND h > 0 AND hp > 0, arrayEnumerate(hs), hs, hs_prev)) AS resolution_switches,
   -- Simulcast (core/simulcast.ts): the row's SSRC is the top active layer's; a change is a layer switch.
-  toUInt32(arrayCount(i -> i > 1 AND ls[i] != ls[i - 1], arrayEnumerate(ls))) AS layer_switches,
+  toUInt32(arrayCount((i, l, lp) -> i > 1 AND l != lp, arrayEnumerate(ls), ls, ls_prev)) AS layer_switches,
   target_bitrate, fps_mean, if(fps_mean > 0, fps_sd / fps_mean, NULL) AS fps_cv,
   width, height, max_height, first_active_ms, last_active_ms,
   -- detect-freezes.ts: stalled seconds (no frame shown between the first and last active second) are
@@ -228,7 +232,7 @@ FROM
     toString(any(stream_seconds.direction)) AS direction, toString(any(stream_seconds.kind)) AS kind,
     -- A simulcast source's SSRC is its top active layer's (core/simulcast.ts): the layer it sent most.
     if(countIf(active = 1) > 0, topKIf(1)(ssrc, active = 1)[1], any(ssrc)) AS ssrc, argMaxIf(stream_seconds.codec, ts, stream_seconds.codec != '') AS codec,
-    count() AS seconds, countIf(active = 1) AS active_seconds,
+    count() AS seconds, count() - uniqExact(seq) AS resent, countIf(active = 1) AS active_seconds,
     toUnixTimestamp64Milli(min(ts)) AS start_ms, toUnixTimestamp64Milli(max(ts)) AS end_ms,
     sum(interval_ms) / 1000 AS duration_s,
     avgIf(bitrate_bps, active = 1) AS bitrate_mean,
@@ -236,6 +240,12 @@ FROM
     arraySort(groupArrayIf((ts, assumeNotNull(bitrate_bps), stream_seconds.height, stream_seconds.ssrc),
       active = 1 AND bitrate_bps IS NOT NULL)) AS brh,
     arrayMap(x -> x.2, brh) AS br, arrayMap(x -> x.3, brh) AS hs, arrayMap(x -> x.4, brh) AS ls,
+    -- Each active second's neighbours (0 past either end, as hs[0] and hs[n + 1] read): the lambdas above
+    -- take them as arguments, because a lambda that indexes a captured array copies that whole array for
+    -- every element (n² per stream; 5 GiB for a batch of 2,000 ten-minute sessions).
+    length(brh) AS n_br,
+    arraySlice(arrayPushFront(hs, 0), 1, n_br) AS hs_prev, arraySlice(arrayPushBack(hs, 0), 2) AS hs_next,
+    arraySlice(arrayPushFront(ls, 0), 1, n_br) AS ls_prev, arraySlice(arrayPushBack(ls, 0), 2) AS ls_next,
     avgIf(target_bitrate_bps, active = 1) AS target_bitrate,
     avgIf(fps, active = 1) AS fps_mean, stddevPopIf(fps, active = 1) AS fps_sd,
     quantileExactIf(0.5)(stream_seconds.width, active = 1 AND stream_seconds.width > 0) AS width,
@@ -283,11 +293,15 @@ FROM
     ${flagged(`loss_ratio > ${LOSS}`)} AS f_loss,
     ${flagged(`active = 1 AND ${MOS_RISK}`)} AS f_mos,
     arraySort(groupArrayIf(${SECOND_TUPLE}, ${FLAGGED})) AS flagged_all
-  FROM stream_seconds FINAL
+  FROM ${from}
   WHERE ${WHERE}
   GROUP BY session_id, peer_id, pc_id, stream_id
 ))
 ORDER BY session_id, peer_id, pc_id, stream_id`
+const STREAM_AGGREGATES = {
+  fast: streamAggregatesSql('stream_seconds'),
+  exact: streamAggregatesSql('stream_seconds FINAL'),
+}
 
 export interface StreamAggregateRow {
   session_id: string
@@ -370,12 +384,14 @@ export async function streamAggregates(
   scope: Scope,
   expectedFps: number,
 ): Promise<StreamAggregateRow[]> {
-  return store.query<StreamAggregateRow>(STREAM_AGGREGATES, params(scope, { fps: expectedFps }))
+  const run = (sql: string, p: Record<string, unknown>) =>
+    store.query<StreamAggregateRow & ResentCounted>(sql, p)
+  return resendSafe(run, STREAM_AGGREGATES, params(scope, { fps: expectedFps }))
 }
 
-const TRANSPORT_AGGREGATES = `
+const transportAggregatesSql = (from: string, columns = ''): string => `
 SELECT
-  session_id, peer_id, pc_id, count() AS seconds,
+  session_id, peer_id, pc_id, count() AS seconds,${columns}
   avg(t.rtt_ms) AS rtt_ms, quantileExact(0.95)(t.rtt_ms) AS rtt_p95_ms,
   ${persists(flagged(`t.rtt_ms > ${HIGH_RTT_MS}`))} AS p_rtt,
   countIf(t.local_type = 'relay') AS relay_seconds,
@@ -383,10 +399,15 @@ SELECT
   argMax(t.protocol, ts) AS protocol, argMax(t.relay_protocol, ts) AS relay_protocol,
   argMax(t.network_type, ts) AS network_type,
   avg(t.available_out_bps) AS available_out_bps, avg(t.available_in_bps) AS available_in_bps
-FROM transport_seconds AS t FINAL
+FROM ${from}
 WHERE ${WHERE}
 GROUP BY session_id, peer_id, pc_id
 ORDER BY session_id, peer_id, pc_id`
+const RESENT = ' count() - uniqExact(t.seq) AS resent,'
+const TRANSPORT_AGGREGATES = {
+  fast: transportAggregatesSql('transport_seconds AS t', RESENT),
+  exact: transportAggregatesSql('transport_seconds AS t FINAL', RESENT),
+}
 
 export interface TransportAggregateRow {
   session_id: string
@@ -406,8 +427,11 @@ export interface TransportAggregateRow {
   available_in_bps: number | null
 }
 
+/** Transport aggregates of every pc of the scope, ordered by session, peer, pc. Rejects with StoreError. */
 export function transportAggregates(store: Store, scope: Scope): Promise<TransportAggregateRow[]> {
-  return store.query<TransportAggregateRow>(TRANSPORT_AGGREGATES, params(scope))
+  const run = (sql: string, p: Record<string, unknown>) =>
+    store.query<TransportAggregateRow & ResentCounted>(sql, p)
+  return resendSafe(run, TRANSPORT_AGGREGATES, params(scope))
 }
 
 /** One stream's per-second values as columns, oldest first; null where a second has no value. */
@@ -475,11 +499,11 @@ export interface TransportDetailRow extends TransportAggregateRow {
  * same rows: latest.ts). Bound parameters: app, sessions, from, to.
  */
 export function transportDetailSql(series: boolean): string {
-  return TRANSPORT_AGGREGATES.replace(
-    `FROM transport_seconds AS t FINAL
-WHERE ${WHERE}`,
-    `${series ? ', arraySort(groupArray((toUnixTimestamp64Milli(ts), t.rtt_ms, t.available_out_bps, t.send_bps, t.recv_bps))) AS series' : ''}
-FROM ${latestInserted('transport_seconds', '*', WHERE)} AS t`,
+  return transportAggregatesSql(
+    `${latestInserted('transport_seconds', '*', WHERE)} AS t`,
+    series
+      ? ` arraySort(groupArray((toUnixTimestamp64Milli(ts), t.rtt_ms, t.available_out_bps, t.send_bps, t.recv_bps))) AS series,`
+      : '',
   )
 }
 

@@ -48,7 +48,7 @@ export type AnalyzerResult =
 // As the analyzer would run here: RTCPULSE_ANALYZER_BATCH from the environment, else its default.
 const BATCH = loadAnalyzerConfig(process.env).batchSize
 
-async function generate(
+export async function generate(
   store: Store,
   sessions: number,
   generated: number,
@@ -123,7 +123,7 @@ async function scoreAndStore(store: Store, all: string[]): Promise<{ scoreMs: nu
  * still for 5 s, so the figures are of a store at rest rather than of one still merging the parts the
  * bench just wrote (a FINAL read by key touches one granule per part). Returns the ms waited.
  */
-async function settle(store: Store, maxMs = 180_000): Promise<number> {
+export async function settle(store: Store, maxMs = 180_000): Promise<number> {
   const t0 = performance.now()
   let last = -1
   let stableSince = performance.now()

@@ -5,7 +5,13 @@
 // FINAL gives — including a session whose newest scoring is live again, and one whose codec changed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { queryBatch } from '../../analyzer/batch.ts'
-import { sessionEventsSql, streamColumns, transportDetail } from '../../analyzer/queries.ts'
+import {
+  sessionEventsSql,
+  streamAggregates,
+  streamColumns,
+  transportAggregates,
+  transportDetail,
+} from '../../analyzer/queries.ts'
 import { compareGroups, listSessions } from '../../analyzer/read.ts'
 import { storedAnalysis } from '../../analyzer/stored.ts'
 import type { Store } from '../../store/index.ts'
@@ -255,5 +261,57 @@ describe('reads of re-scored sessions without FINAL', () => {
       '',
     ])
     expect(got.latest).toEqual(got.final)
+  })
+
+  it('aggregates a session with a resent second as FINAL does, keeping the order of the batch', async () => {
+    // The aggregates read without FINAL and re-read with it only the sessions where a key repeats
+    // (latest.ts resendSafe). agg-a and agg-c hold second 3 twice (the later copy with other values),
+    // agg-b none: each must count 6 seconds, with the later values, in session order.
+    const row = (session: string, seq: number, bitrate: number): { stream: object; transport: object } => {
+      const key = { app_id: APP, session_id: session, peer_id: 'bob', pc_id: 'pc1' }
+      const ts = iso(T + seq * 1000)
+      return {
+        stream: {
+          ...key,
+          stream_id: 'out-video',
+          seq,
+          ts,
+          direction: 'outbound',
+          kind: 'video',
+          active: 1,
+          bitrate_bps: bitrate,
+        },
+        transport: { ...key, seq, ts, rtt_ms: bitrate / 1000 },
+      }
+    }
+    for (const session of ['agg-a', 'agg-b', 'agg-c']) {
+      const rows = [1, 2, 3, 4, 5, 6].map((seq) => row(session, seq, seq * 1000))
+      await store.insert(
+        'stream_seconds',
+        rows.map((r) => r.stream),
+      )
+      await store.insert(
+        'transport_seconds',
+        rows.map((r) => r.transport),
+      )
+      if (session === 'agg-b') continue
+      await store.insert('stream_seconds', [row(session, 3, 9000).stream])
+      await store.insert('transport_seconds', [row(session, 3, 9000).transport])
+    }
+    const scope = { app: APP, sessions: ['agg-c', 'agg-b', 'agg-a'], from: 0, to: T + 3_600_000 }
+    const aggs = await streamAggregates(store, scope, 30)
+    expect(aggs.map((a) => [a.session_id, a.seconds, a.bitrate_mean])).toEqual([
+      ['agg-a', 6, 27_000 / 6],
+      ['agg-b', 6, 21_000 / 6],
+      ['agg-c', 6, 27_000 / 6],
+    ])
+    expect(aggs.every((a) => !('resent' in a))).toBe(true)
+    const trs = await transportAggregates(store, scope)
+    expect(trs.map((t) => [t.session_id, t.seconds, t.rtt_ms])).toEqual([
+      ['agg-a', 6, 27 / 6],
+      ['agg-b', 6, 21 / 6],
+      ['agg-c', 6, 27 / 6],
+    ])
+    expect(trs.every((t) => !('resent' in t))).toBe(true)
   })
 })
