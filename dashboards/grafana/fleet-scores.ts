@@ -117,8 +117,8 @@ export function analyzerSections(sessionLink: (field: string) => string): Sectio
         timeSeries(
           'Issues by type',
           sql(`
-            SELECT $__timeInterval(start) AS time, type, count() AS issues
-            ${latestFinal('issues', 'app_id, type, start', 'app_id, session_id, type, peer_id, pc_id, stream_id, start', 'start')}
+            SELECT $__timeInterval(ended_at) AS time, arrayJoin(issue_types) AS type, count() AS sessions
+            ${FINAL_SESSIONS}
             GROUP BY time, type
             ORDER BY time`).timeSeries(),
           {
@@ -126,7 +126,9 @@ export function analyzerSections(sessionLink: (field: string) => string): Sectio
             min: 0,
             bars: true,
             stacked: true,
-            description: 'Issues of finished sessions, by start.',
+            // From the sessions' scores, not the issues table: a degraded call holds dozens of issue
+            // episodes, so a week of fleet issues is tens of millions of rows (bench/RESULTS.md).
+            description: 'Finished sessions with each issue type (a session counts once per type), by end.',
           },
         ).displayName('${__field.labels.type}'),
         timeSeries(
