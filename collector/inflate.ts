@@ -43,6 +43,20 @@ interface PerMessageDeflate {
 
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff])
 
+/** The window the peer compresses with: the negotiated `<endpoint>_max_window_bits`, else zlib's default. */
+function windowBits(pmd: PerMessageDeflate, endpoint: string): number {
+  const bits = pmd.params[`${endpoint}_max_window_bits`]
+  return typeof bits === 'number' ? bits : constants.Z_DEFAULT_WINDOWBITS
+}
+
+/** ws's own error for a message past the payload limit: the socket closes with 1009. */
+function tooBigError(kStatusCode: symbol): RangeError {
+  return Object.assign(new RangeError('Max payload size exceeded'), {
+    code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+    [kStatusCode]: 1009,
+  })
+}
+
 /** Per-inflater state of the message being inflated (one at a time per socket: ws serialises them). */
 interface Pending {
   chunks: Buffer[]
@@ -118,10 +132,9 @@ export function installOneTripInflate(): InflatePatch {
       const endpoint = this._isServer ? 'client' : 'server'
       let inflate = this._inflate
       if (!inflate) {
-        const bits = this.params[`${endpoint}_max_window_bits`]
         inflate = createInflateRaw({
           ...this._options.zlibInflateOptions,
-          windowBits: typeof bits === 'number' ? bits : constants.Z_DEFAULT_WINDOWBITS,
+          windowBits: windowBits(this, endpoint),
           flush: constants.Z_SYNC_FLUSH,
         })
         inflate.on('data', onData)
@@ -146,10 +159,7 @@ export function installOneTripInflate(): InflatePatch {
           return
         }
         if (!p.error && p.max > 0 && p.length > p.max) {
-          p.error = Object.assign(new RangeError('Max payload size exceeded'), {
-            code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
-            [kStatusCode]: 1009,
-          })
+          p.error = tooBigError(kStatusCode)
         }
         if (p.error) {
           const err = p.error as Error & { [kStatusCode]?: number }
@@ -193,20 +203,14 @@ function syncDecompress(kStatusCode: symbol): PerMessageDeflate['_decompress'] {
     const endpoint = this._isServer ? 'client' : 'server'
     let z = this._inflate
     if (!z) {
-      const bits = this.params[`${endpoint}_max_window_bits`]
-      z = createSyncInflater(typeof bits === 'number' ? bits : constants.Z_DEFAULT_WINDOWBITS)
+      z = createSyncInflater(windowBits(this, endpoint))
       this._inflate = z
     }
     const res = inflateSync(z, fin ? Buffer.concat([data, TRAILER]) : data, this._maxPayload)
     if (!res.ok) {
       z.close()
       this._inflate = null
-      const err = res.tooBig
-        ? Object.assign(new RangeError('Max payload size exceeded'), {
-            code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
-            [kStatusCode]: 1009,
-          })
-        : Object.assign(res.error, { [kStatusCode]: 1007 })
+      const err = res.tooBig ? tooBigError(kStatusCode) : Object.assign(res.error, { [kStatusCode]: 1007 })
       queueMicrotask(() => callback(err))
       return
     }
