@@ -2,6 +2,7 @@
 // (RFC 7692) and one masked, compressed text frame written as is, so the test controls every byte.
 import { once } from 'node:events'
 import { connect } from 'node:net'
+import type { Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { constants, deflateRawSync } from 'node:zlib'
 
@@ -33,15 +34,24 @@ export interface BombResult {
   wireBytes: number
 }
 
-/** Opens a raw WebSocket to `port`'s /v1/stream, writes `frame`, resolves with the server's close code. */
-export async function throwBomb(port: number, frame: Buffer, timeoutMs = 20_000): Promise<BombResult> {
+/**
+ * A raw socket to `port` that has sent a WebSocket upgrade request for `path` offering permessage-deflate
+ * with client_max_window_bits=12 (the server's answer is the caller's to read).
+ */
+export async function rawDeflateUpgrade(port: number, path: string): Promise<Socket> {
   const sock = connect(port, '127.0.0.1')
   await once(sock, 'connect')
   sock.write(
-    'GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n` +
       'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=12\r\n\r\n',
   )
+  return sock
+}
+
+/** Opens a raw WebSocket to `port`'s /v1/stream, writes `frame`, resolves with the server's close code. */
+export async function throwBomb(port: number, frame: Buffer, timeoutMs = 20_000): Promise<BombResult> {
+  const sock = await rawDeflateUpgrade(port, '/v1/stream')
   let buf = Buffer.alloc(0)
   let upgraded = false
   return new Promise<BombResult>((resolve) => {

@@ -3,12 +3,11 @@
 // fragmented compressed messages, the payload limit (1009) and corrupt data (1007). Real ws sockets on
 // loopback, the server configured as the collector's. Run by one test file per inflate mode.
 import { once } from 'node:events'
-import { connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
-import { bombFrame, throwBomb } from './deflate-bomb.ts'
+import { bombFrame, rawDeflateUpgrade, throwBomb } from './deflate-bomb.ts'
 
 const MAX_PAYLOAD = 64 * 1024
 
@@ -115,13 +114,7 @@ export function inflateCases(name: string): void {
       // A raw client: handshake offering permessage-deflate, then one masked text frame with RSV1 set and
       // a payload that is not valid deflate data.
       const { port } = wss.address() as AddressInfo
-      const sock = connect(port, '127.0.0.1')
-      await once(sock, 'connect')
-      sock.write(
-        'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n` +
-          'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=12\r\n\r\n',
-      )
+      const sock = await rawDeflateUpgrade(port, '/')
       const chunks: Buffer[] = []
       sock.on('data', (c: Buffer) => chunks.push(c))
       await expect.poll(() => Buffer.concat(chunks).includes('\r\n\r\n'), { timeout: 5_000 }).toBe(true)
