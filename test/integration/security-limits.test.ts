@@ -166,7 +166,9 @@ describe('limits', () => {
       client.close()
       await client.closed
     }
-    c.faulty.queryDelayMs = 300
+    // Each read is held for QUERY_MS: hellos that arrive meanwhile queue and share the next read.
+    const QUERY_MS = 300
+    c.faulty.queryDelayMs = QUERY_MS
     const before = c.faulty.queries
     try {
       const started = Date.now()
@@ -190,9 +192,12 @@ describe('limits', () => {
       )
       expect(answers.slice(0, 4)).toEqual([{ pc1: 3 }, {}, {}, { pc1: 5 }])
       expect(answers.slice(4).every((a) => Object.keys(a).length === 0)).toBe(true)
-      // A handful of reads (the first ones go alone, the rest wait and share), not 200.
-      expect(c.faulty.queries - before).toBeLessThanOrEqual(6)
-      expect(Date.now() - started).toBeLessThan(5000)
+      // The first hellos go alone, the rest wait and share: at most two reads run at a time (the
+      // loader's concurrency), so however slowly a loaded machine delivers the 200 requests, the reads
+      // number at most two per QUERY_MS of the storm (a handful on an idle machine), never one a hello.
+      const reads = c.faulty.queries - before
+      expect(reads).toBeLessThanOrEqual(2 * Math.ceil((Date.now() - started) / QUERY_MS) + 2)
+      expect(reads).toBeLessThan(ids.length / 10)
     } finally {
       c.faulty.queryDelayMs = 0
     }
