@@ -30,28 +30,54 @@ export interface ListFilter {
 
 // The newest scoring of each session (latest.ts) whose end is in range: `ended_at` only grows with each
 // scoring and a session ends after it starts, so this keeps every session that can match, through the
-// (app, time) projection of 010; the filters below test that newest row, as FINAL did.
-const LIST_COLUMNS = `session_id, final, outcome, outcome_reason, outcome_detail, started_at, ended_at, scored_at,
-  score_version, peers, overall, audio_mos, video_score, issue_types, issues_warning, issues_critical, codecs,
-  browsers, sdk_versions`
-const LIST_SQL = `
-SELECT session_id, final, outcome, outcome_reason, outcome_detail, toUnixTimestamp64Milli(started_at) AS started_ms, toUnixTimestamp64Milli(ended_at) AS ended_ms,
+// (app, time) projection of 010; the filters test that newest row, as FINAL did.
+//
+// The page is found on narrow rows first — the key, the start and only the columns of the filters
+// given — and only its rows are then read whole, by key (`scores` is ordered by app, session, peer).
+// Carrying the list's arrays and maps through the dedupe of every session in range cost a third of it:
+// 30 days of one app, 180,000 sessions, 540 → 332 CPU ms (bench/RESULTS.md, "Session list on narrow
+// rows"). What remains is the dedupe itself: hashing every session in range.
+const LIST_COLUMNS = `session_id, final, outcome, outcome_reason, outcome_detail,
+  toUnixTimestamp64Milli(started_at) AS started_ms, toUnixTimestamp64Milli(ended_at) AS ended_ms,
   toUnixTimestamp64Milli(scored_at) AS scored_ms, score_version, peers, overall, audio_mos, video_score,
-  issue_types, issues_warning, issues_critical, codecs, browsers, sdk_versions
-FROM ${latestScored(
-  'scores',
-  LIST_COLUMNS,
-  `app_id = {app:String} AND peer_id = '' AND ended_at >= fromUnixTimestamp64Milli({from:Int64})`,
-)}
-WHERE started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at <= fromUnixTimestamp64Milli({to:Int64})
-  AND ({scoreBelow:Float64} > 10 OR overall < {scoreBelow:Float64} OR outcome != 'ok')
-  AND ({outcome:String} = '' OR outcome = {outcome:String})
-  AND ({issue:String} = '' OR has(issue_types, {issue:String}))
-  AND ({codec:String} = '' OR arrayExists(c -> lower(c) = lower({codec:String}), codecs))
-  AND ({browser:String} = '' OR arrayExists(b -> startsWith(lower(b), lower({browser:String})), browsers))
-  AND ({final:Int8} < 0 OR final = {final:Int8})
-ORDER BY started_ms DESC, session_id
-LIMIT {limit:UInt32} OFFSET {offset:UInt32}`
+  issue_types, issues_warning, issues_critical, codecs, browsers, sdk_versions`
+const IN_RANGE = `started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at <= fromUnixTimestamp64Milli({to:Int64})`
+
+/** Each filter of the list: the columns its test reads and the test (values stay bound parameters). */
+const FILTERS = {
+  scoreBelow: {
+    columns: ['overall', 'outcome'],
+    test: `(overall < {scoreBelow:Float64} OR outcome != 'ok')`,
+  },
+  outcome: { columns: ['outcome'], test: `outcome = {outcome:String}` },
+  issue: { columns: ['issue_types'], test: `has(issue_types, {issue:String})` },
+  codec: { columns: ['codecs'], test: `arrayExists(c -> lower(c) = lower({codec:String}), codecs)` },
+  browser: {
+    columns: ['browsers'],
+    test: `arrayExists(b -> startsWith(lower(b), lower({browser:String})), browsers)`,
+  },
+  final: { columns: ['final'], test: `final = {final:UInt8}` },
+} as const
+
+/** The list's SQL for the filters that are set. */
+function listSql(set: ReadonlyArray<keyof typeof FILTERS>): string {
+  const narrow = new Set(['session_id', 'scored_at', 'started_at'])
+  for (const k of set) for (const c of FILTERS[k].columns) narrow.add(c)
+  const page = `SELECT session_id, scored_at
+    FROM ${latestScored(
+      'scores',
+      [...narrow].join(', '),
+      `app_id = {app:String} AND peer_id = '' AND ended_at >= fromUnixTimestamp64Milli({from:Int64})`,
+    )}
+    WHERE ${[IN_RANGE, ...set.map((k) => FILTERS[k].test)].join(' AND ')}
+    ORDER BY started_at DESC, session_id
+    LIMIT {limit:UInt32} OFFSET {offset:UInt32}`
+  // A scoring written twice (an insert retried after it had landed) is two equal rows: LIMIT 1 BY.
+  return `SELECT ${LIST_COLUMNS} FROM scores
+    WHERE app_id = {app:String} AND peer_id = '' AND (session_id, scored_at) IN (${page})
+    ORDER BY started_ms DESC, session_id
+    LIMIT 1 BY session_id`
+}
 
 export interface SessionSummary {
   session: string
@@ -77,6 +103,16 @@ export interface SessionSummary {
 
 /** Scored sessions matching `f`, newest first. Rejects with StoreError. */
 export async function listSessions(store: Store, f: ListFilter): Promise<SessionSummary[]> {
+  // Each filter given is one bound parameter; a score bound above 10 holds every session: no test.
+  const values: Partial<Record<keyof typeof FILTERS, string | number>> = {
+    scoreBelow: f.scoreBelow !== undefined && f.scoreBelow <= 10 ? f.scoreBelow : undefined,
+    outcome: f.outcome,
+    issue: f.issue,
+    codec: f.codec,
+    browser: f.browser,
+    final: f.final === undefined ? undefined : f.final ? 1 : 0,
+  }
+  const set = (Object.keys(FILTERS) as Array<keyof typeof FILTERS>).filter((k) => values[k] !== undefined)
   const rows = await store.query<{
     session_id: string
     final: number
@@ -97,18 +133,13 @@ export async function listSessions(store: Store, f: ListFilter): Promise<Session
     codecs: string[]
     browsers: string[]
     sdk_versions: string[]
-  }>(LIST_SQL, {
+  }>(listSql(set), {
     app: f.app,
     from: f.from,
     to: f.to,
-    scoreBelow: f.scoreBelow ?? 11,
-    outcome: f.outcome ?? '',
-    issue: f.issue ?? '',
-    codec: f.codec ?? '',
-    browser: f.browser ?? '',
-    final: f.final === undefined ? -1 : f.final ? 1 : 0,
     limit: f.limit,
     offset: f.offset,
+    ...Object.fromEntries(set.map((k) => [k, values[k]])),
   })
   return rows.map((r) => ({
     session: r.session_id,

@@ -182,6 +182,27 @@ describe('reads of re-scored sessions without FINAL', () => {
     expect(live.a).toMatchObject({ sessions: 3, overall: { mean: 5.66667, n: 3 } })
   })
 
+  it('lists a scoring written twice (an insert retried after it landed) once, with its filters', async () => {
+    // Last in this file's order of scorings: the list tests above count three sessions.
+    const twice = scoring({
+      session: 'written-twice',
+      at: T + 120_000,
+      final: 1,
+      overall: 5,
+      codec: 'H264',
+      endedAt: T,
+      severity: 'critical',
+    })
+    await store.insert('scores', twice.scores)
+    await store.insert('scores', twice.scores)
+    for (const f of [{}, { codec: 'H264' }, { scoreBelow: 6 }, { final: true }]) {
+      const list = await listSessions(store, { app: APP, ...RANGE, ...f, limit: 100, offset: 0 })
+      expect(list.filter((s) => s.session === 'written-twice')).toHaveLength(1)
+    }
+    const page = await listSessions(store, { app: APP, ...RANGE, codec: 'h264', limit: 1, offset: 0 })
+    expect(page.map((s) => [s.session, s.overall])).toEqual([['written-twice', 5]])
+  })
+
   it("shows a session's newest scores, streams and issues", async () => {
     const a = await storedAnalysis(store, APP, 'live-then-final')
     expect(a).toMatchObject({ final: true, score: { overall: 8 }, scoredAt: T + 30_000 })
