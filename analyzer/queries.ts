@@ -3,6 +3,7 @@
 // is a bound parameter. A frame resent after a reconnect counts once: the aggregates read without FINAL
 // and re-read the rare session where a key repeats with it (latest.ts resendSafe); the rest use FINAL.
 import type { Store } from '../store/index.ts'
+import type { PeersRow } from '../store/peers.ts'
 import type { StateEvent, StreamSecond, TransportSecond } from './issues.ts'
 import { latestInserted, resendSafe } from './latest.ts'
 import type { ResentCounted } from './latest.ts'
@@ -658,16 +659,11 @@ function stateOf(name: string, data: string): string {
   }
 }
 
-export interface PeerRow {
-  session_id: string
-  peer_id: string
-  user_id: string
-  sdk_version: string
-  user_agent: string
-  browser: string
-  os: string
-  metadata: Record<string, string>
-}
+/** A peer's `peers` columns (store/peers.ts) as sessionPeersSql reads them: the latest of its hellos. */
+export type PeerRow = Pick<
+  PeersRow,
+  'session_id' | 'peer_id' | 'user_id' | 'sdk_version' | 'user_agent' | 'browser' | 'os' | 'metadata'
+>
 
 // The latest non-empty value: a reconnect's hello may omit what an earlier one said.
 const PEER_COLUMNS = `session_id, peer_id, argMaxIf(user_id, connected_at, user_id != '') AS user_id,

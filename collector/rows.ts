@@ -3,6 +3,7 @@
 // ClickHouse parses TabSeparated at a fraction of JSONEachRow's cost (bench/RESULTS.md, issue 14).
 // The identity columns, the same on every row of a channel, are escaped once per channel (`linePrefix`).
 import type { StreamMetrics, TransportMetrics } from '../core/derive.ts'
+import type { PeersRow } from '../store/peers.ts'
 import { tsvMap, tsvNumber, tsvString } from '../store/tsv.ts'
 
 /** One value: strings escaped, numbers as text, null/undefined as NULL. */
@@ -162,20 +163,8 @@ export function eventLine(prefix: string, seq: number, ts: number, name: string,
 }
 
 /** One connection's `peers` row, as the session builds it at hello. */
-export interface PeerRow {
-  app_id: string
-  session_id: string
-  peer_id: string
-  user_id: string
-  sdk_version: string
-  user_agent: string
-  browser: string
-  os: string
-  metadata: Record<string, string>
-  remote_addr: string
-  /** ms since the epoch */
-  connected_at: number
-}
+/** A `peers` row (store/peers.ts). */
+export type PeerRow = PeersRow
 
 /** A `peers` line with the clock skew measured so far (null: none yet). */
 export function peerLine(p: PeerRow, clockSkewMs: number | null): string {
