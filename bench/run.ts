@@ -8,6 +8,7 @@
 //     --compare-script=<file> (another minified build, e.g. an older commit's, measured beside this one)
 //     --profile-dir=<dir> (a V8 CPU profile of each Chromium steady state, for bench/cpuprofile.ts)
 //     --frames-dir=<dir> (the frames each pc sent in the steady state, for bench/frame-bytes.ts)
+//     --compare-omit=<regexp> (the compare script's collector asks for this welcome.omit, e.g. an older default)
 //   dashboards options: --days=7 --sessions=10000 --score-days=90 --compare-ref=<git rev> (also times
 //     the dashboards as committed there, on the same store); --quick is 1 day and 7 days of scores;
 //     --store-dir=<dir> keeps the filled store there and reuses it in later runs of the same shape
@@ -82,6 +83,8 @@ interface Options {
   profileDir?: string
   /** sdk-browser: write the steady-state frames of each pc into this folder. */
   framesDir?: string
+  /** sdk-browser: RTCPULSE_SDK_OMIT of the compare script's collector. */
+  compareOmit?: string
 }
 
 /** Runs one benchmark in this process and returns its result (printing as it goes). */
@@ -130,6 +133,7 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
           compare,
           opts.profileDir,
           opts.framesDir,
+          opts.compareOmit,
         )) {
           log(
             `  ${f.browser}${compare ? ` ${f.script}` : ''} N=${f.n}: stats objects ${f.statsObjects.send}/${f.statsObjects.recv} (send/recv), ` +
@@ -420,6 +424,7 @@ async function main(): Promise<void> {
     compareScript: value('compare-script'),
     profileDir: value('profile-dir'),
     framesDir: value('frames-dir'),
+    compareOmit: value('compare-omit'),
   }
   const unknown = argv.filter((a) => !a.startsWith('--') && !NAMES.includes(a as Name))
   if (unknown.length) {

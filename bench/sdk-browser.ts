@@ -19,6 +19,7 @@ import { join } from 'node:path'
 import { startTestCollector } from '../test/helpers/collector.ts'
 import { serveSdkPage } from '../test/helpers/sdk-page.ts'
 import { startByteProxy } from '../test/helpers/sdk-proxy.ts'
+import type { ByteProxy } from '../test/helpers/sdk-proxy.ts'
 import { launchBrowser } from '../test/helpers/browser.ts'
 import type { BrowserName } from '../test/helpers/browser.ts'
 
@@ -243,7 +244,8 @@ function timedParts(trace: Uint8Array | undefined): {
  * stats objects, counters changing every second) at a fraction of the encoding and decoding load, which
  * on a busy machine otherwise starves the page's main thread and shows in the SDK's timings.
  * `compare` (the text of another minified build, e.g. an older commit's) is measured too, right after the
- * current build at each N, so the two are side by side under the same machine load. `profileDir`
+ * current build at each N, so the two are side by side under the same machine load; `compareOmit` gives
+ * it a collector of its own started with RTCPULSE_SDK_OMIT set to it (an older default). `profileDir`
  * (Chromium): a V8 CPU profile of each steady state is written there (`<script>-N<n>.cpuprofile`, sampled
  * every 50 µs; summarise with bench/cpuprofile.ts; no trace is taken then). `framesDir`: every frame
  * each pc sent is written there, one JSON text a line, a line `steady` before the steady state's first
@@ -258,22 +260,36 @@ export async function browserSdk(
   compare?: string,
   profileDir?: string,
   framesDir?: string,
+  compareOmit?: string,
 ): Promise<BrowserSdkFigures[]> {
   const collector = await startTestCollector()
-  const { hostname, port } = new URL(collector.url)
-  const proxies = [
-    await startByteProxy({ host: hostname, port: Number(port) }),
-    await startByteProxy({ host: hostname, port: Number(port) }),
-  ]
+  // The compare build may talk to a collector of its own, one that asks for other fields (`welcome.omit`).
+  const other =
+    compareOmit === undefined ? collector : await startTestCollector({ RTCPULSE_SDK_OMIT: compareOmit })
+  const proxiesTo = async (c: typeof collector): Promise<ByteProxy[]> => {
+    const { hostname, port } = new URL(c.url)
+    const target = { host: hostname, port: Number(port) }
+    return [await startByteProxy(target), await startByteProxy(target)]
+  }
   // Cross-origin isolated: performance.now() in 5 µs steps, not 100 µs (the N = 1 figures are tenths of a ms).
-  const builds = [{ script: 'current', served: await serveSdkPage(PAGE, { isolated: true }) }]
+  const builds = [
+    {
+      script: 'current',
+      served: await serveSdkPage(PAGE, { isolated: true }),
+      proxies: await proxiesTo(collector),
+    },
+  ]
   if (compare !== undefined)
-    builds.push({ script: 'compare', served: await serveSdkPage(PAGE, { isolated: true, js: compare }) })
+    builds.push({
+      script: 'compare',
+      served: await serveSdkPage(PAGE, { isolated: true, js: compare }),
+      proxies: await proxiesTo(other),
+    })
   const b = await launchBrowser(browser)
   const out: BrowserSdkFigures[] = []
   try {
     for (const n of ns) {
-      for (const { script, served } of builds) {
+      for (const { script, served, proxies } of builds) {
         const page = await b.newPage()
         if (framesDir) await page.evaluateOnNewDocument('window.keepTexts = 1')
         await page.goto(served.url)
@@ -358,9 +374,12 @@ export async function browserSdk(
     }
   } finally {
     await b.close()
-    for (const { served } of builds) await served.close()
-    for (const p of proxies) await p.close()
+    for (const { served, proxies } of builds) {
+      await served.close()
+      for (const p of proxies) await p.close()
+    }
     await collector.stop()
+    if (other !== collector) await other.stop()
   }
   return out
 }
