@@ -146,7 +146,7 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
                 ? `; CPU ms (trace) per poll p50/p99 send ${f.cpuMs.poll.send.join('/')}, recv ${f.cpuMs.poll.recv.join('/')} ` +
                   `(wall ${f.cpuMs.wallPoll.send.join('/')}, ${f.cpuMs.wallPoll.recv.join('/')}); forEach floor CPU ` +
                   `${f.cpuMs.each.send.join('/')}, ${f.cpuMs.each.recv.join('/')}, for…of ${f.cpuMs.iter.send.join('/')}, ` +
-                  `${f.cpuMs.iter.recv.join('/')}; empty dispatch ${f.cpuMs.noop.join('/')}`
+                  `${f.cpuMs.iter.recv.join('/')}; WebSocket.send CPU ${f.cpuMs.send.join('/')}; empty dispatch ${f.cpuMs.noop.join('/')}`
                 : ''),
           )
           all.push(f)

@@ -60,6 +60,8 @@ export interface BrowserSdkFigures {
     /** The same walk as `for (const [id, stat] of report)`, as the SDK reads. */
     iter: { send: [number, number]; recv: [number, number] }
     noop: [number, number]
+    /** WebSocket.send (within the poll, both monitors). */
+    send: [number, number]
     wallPoll: { send: [number, number]; recv: [number, number] }
   }
   /** ms inside WebSocket.send per frame (part of the poll: the browser's), p50 and p99, both monitors. */
@@ -93,6 +95,7 @@ const PAGE = `<!doctype html>
   for (const role of ['send', 'recv'])
     for (const name of ['poll', 'each', 'iter', 'read', 'noop'])
       timed.addEventListener(name + '-' + role, () => part())
+  timed.addEventListener('wsend', () => part())
   const time = (type, fn) => {
     part = fn
     timed.dispatchEvent(new Event(type))
@@ -142,7 +145,7 @@ const PAGE = `<!doctype html>
       measure.frames.push(data.length)
       measure.texts?.push([this.url, data])
       const t0 = performance.now()
-      try { super.send(data) } finally { measure.send.push(performance.now() - t0) }
+      try { time('wsend', () => super.send(data)) } finally { measure.send.push(performance.now() - t0) }
     }
     set onmessage(f) {
       super.onmessage = f && ((ev) => {
@@ -238,7 +241,12 @@ function timedParts(trace: Uint8Array | undefined): {
   }
   for (const e of traceEvents ?? []) {
     const type = e.args?.data?.type
-    if (e.name != 'EventDispatch' || e.ph != 'X' || !type || !/^(poll|each|iter|read|noop)-/.test(type))
+    if (
+      e.name != 'EventDispatch' ||
+      e.ph != 'X' ||
+      !type ||
+      !/^(poll|each|iter|read|noop)-|^wsend$/.test(type)
+    )
       continue
     if (e.tdur !== undefined) (cpu[type] ??= []).push(e.tdur / 1000)
     if (e.dur !== undefined) (wall[type] ??= []).push(e.dur / 1000)
@@ -372,6 +380,7 @@ export async function browserSdk(
             each: { send: p5099(parts.cpu['each-send']), recv: p5099(parts.cpu['each-recv']) },
             iter: { send: p5099(parts.cpu['iter-send']), recv: p5099(parts.cpu['iter-recv']) },
             noop: p5099([...(parts.cpu['noop-send'] ?? []), ...(parts.cpu['noop-recv'] ?? [])]),
+            send: p5099(parts.cpu.wsend),
             wallPoll: { send: p5099(parts.wall['poll-send']), recv: p5099(parts.wall['poll-recv']) },
           },
           ackMs: [pct(m.ack, 50), pct(m.ack, 99)],
