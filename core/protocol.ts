@@ -89,7 +89,7 @@ export interface WelcomeFrame {
  * and consent counters; since version 2 also decode, encode, processing and send-delay integrals,
  * jitter-buffer targets, frames received and assembled, the latest RTCP round trip beside its sum and
  * count, RTCP report counts). Version 1 was a fifth of a receiving pc's delta bytes on the recorded
- * loopback call; version 2 takes another 27% off a Chromium receiving pc at 25 remote participants
+ * loopback call; version 2 takes another 27–34% off a Chromium receiving pc at 25 remote participants
  * (bench/RESULTS.md). test/unit/sdk-omit-derive.test.ts proves derivation does not change.
  */
 export const VERBOSE_FIELDS =
