@@ -7,6 +7,8 @@
 //   sdk-browser options: --browsers=chromium,firefox --ns=1,5,10,25 --steady=30 (seconds per N)
 //     --compare-script=<file> (another minified build, e.g. an older commit's, measured beside this one)
 //     --profile-dir=<dir> (a V8 CPU profile of each Chromium steady state, for bench/cpuprofile.ts)
+//     --frames-dir=<dir> (the frames each pc sent in the steady state, for bench/frame-bytes.ts)
+//     --compare-omit=<regexp> (the compare script's collector asks for this welcome.omit, e.g. an older default)
 //   dashboards options: --days=7 --sessions=10000 --score-days=90 --compare-ref=<git rev> (also times
 //     the dashboards as committed there, on the same store); --quick is 1 day and 7 days of scores;
 //     --store-dir=<dir> keeps the filled store there and reuses it in later runs of the same shape
@@ -79,6 +81,10 @@ interface Options {
   compareScript?: string
   /** sdk-browser: write a CPU profile of each Chromium steady state into this folder. */
   profileDir?: string
+  /** sdk-browser: write the steady-state frames of each pc into this folder. */
+  framesDir?: string
+  /** sdk-browser: RTCPULSE_SDK_OMIT of the compare script's collector. */
+  compareOmit?: string
 }
 
 /** Runs one benchmark in this process and returns its result (printing as it goes). */
@@ -126,6 +132,8 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
           undefined,
           compare,
           opts.profileDir,
+          opts.framesDir,
+          opts.compareOmit,
         )) {
           log(
             `  ${f.browser}${compare ? ` ${f.script}` : ''} N=${f.n}: stats objects ${f.statsObjects.send}/${f.statsObjects.recv} (send/recv), ` +
@@ -133,7 +141,13 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
               `recv ${f.pollMs.recv.join('/')} (fastest ${f.pollMinMs.send}/${f.pollMinMs.recv}); ` +
               `floor p50 forEach ${f.floorMs.send.each}/${f.floorMs.recv.each}, read all ${f.floorMs.send.read}/${f.floorMs.recv.read} ` +
               `(fastest ${f.floorMinMs.send.each}/${f.floorMinMs.recv.each}, ${f.floorMinMs.send.read}/${f.floorMinMs.recv.read})${f.isolated ? '' : ' [100 µs clock]'}; WebSocket.send ${f.sendMs.join('/')}; per ack ${f.ackMs.join('/')}; wire ${f.wireBps.send}/${f.wireBps.recv} B/s; ` +
-              `largest frame ${f.maxFrameChars} chars`,
+              `largest frame ${f.maxFrameChars} chars` +
+              (f.cpuMs
+                ? `; CPU ms (trace) per poll p50/p99 send ${f.cpuMs.poll.send.join('/')}, recv ${f.cpuMs.poll.recv.join('/')} ` +
+                  `(wall ${f.cpuMs.wallPoll.send.join('/')}, ${f.cpuMs.wallPoll.recv.join('/')}); forEach floor CPU ` +
+                  `${f.cpuMs.each.send.join('/')}, ${f.cpuMs.each.recv.join('/')}, for…of ${f.cpuMs.iter.send.join('/')}, ` +
+                  `${f.cpuMs.iter.recv.join('/')}; WebSocket.send CPU ${f.cpuMs.send.join('/')}; empty dispatch ${f.cpuMs.noop.join('/')}`
+                : ''),
           )
           all.push(f)
         }
@@ -410,6 +424,8 @@ async function main(): Promise<void> {
     steadyS: value('steady') ? Number(value('steady')) : undefined,
     compareScript: value('compare-script'),
     profileDir: value('profile-dir'),
+    framesDir: value('frames-dir'),
+    compareOmit: value('compare-omit'),
   }
   const unknown = argv.filter((a) => !a.startsWith('--') && !NAMES.includes(a as Name))
   if (unknown.length) {

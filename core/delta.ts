@@ -18,12 +18,10 @@ export interface ReportLike {
 }
 
 /**
- * A map of stats by id, as an RTCStatsReport is: its forEach passes each dictionary and its id (a maplike's
- * key, WebIDL "forEach" of maplike declarations). A StatsState iterates the same way; an array does not.
+ * A map of stats by id, as an RTCStatsReport is: iterating it gives [id, dictionary] pairs (a maplike's
+ * entries, WebIDL "maplike declarations"). A StatsState iterates the same way; an array does not.
  */
-export interface KeyedReport {
-  forEach(cb: (value: { timestamp?: number; [k: string]: unknown }, id: string) => void): void
-}
+export type KeyedReport = Iterable<[string, { timestamp?: number; [k: string]: unknown }]>
 
 /** Normalises one report at `ts` into the state model with every field. */
 export const normalizeReport = (report: ReportLike, ts: number): StatsState =>
@@ -91,7 +89,9 @@ export function encodeReport(
     // eslint-disable-next-line @typescript-eslint/unbound-method
     (v as []).map ||
     (omit && (((omit as Memo).memo ??= {})[k] ??= omit.test(k)))
-  report.forEach((stat, id) => {
+  // for…of, not forEach: Chromium calls a forEach callback from C++ once per stats object, which costs
+  // more than stepping an iterator (bench/RESULTS.md, issue 17).
+  for (const [id, stat] of report) {
     ts ??= stat.timestamp
     const had = prev?.get(id)
     const old = had ?? {}
@@ -121,7 +121,7 @@ export function encodeReport(
         }
     next.set(id, old)
     if (patch) d[id] = patch
-  })
+  }
   prev?.forEach((_, id) => next.has(id) || rm.push(id))
   return [d, rm, next, ts ?? Date.now()]
 }

@@ -82,13 +82,18 @@ export interface WelcomeFrame {
 }
 
 /**
- * The collector's default `welcome.omit` (RTCPULSE_SDK_OMIT), version 1, sdk/PROTOCOL.md "Fields":
+ * The collector's default `welcome.omit` (RTCPULSE_SDK_OMIT), version 2, sdk/PROTOCOL.md "Fields":
  * non-standard fields (Chrome's `googTimingFrameInfo` is a long string that changes every second),
  * absolute clock readings (`last…Timestamp`, `estimatedPlayoutTimestamp`), and counters nothing is derived
  * from that change on every poll (sums of squares, audio energy and assembly-time integrals, STUN request
- * and consent counters). Measured on the recorded loopback call: a fifth of a receiving pc's delta bytes.
+ * and consent counters; since version 2 also decode, encode, processing and send-delay integrals,
+ * jitter-buffer targets, frames received and assembled, the latest RTCP round trip beside its sum and
+ * count, RTCP report counts). Version 1 was a fifth of a receiving pc's delta bytes on the recorded
+ * loopback call; version 2 takes another 27–34% off a Chromium receiving pc at 25 remote participants
+ * (bench/RESULTS.md). test/unit/sdk-omit-derive.test.ts proves derivation does not change.
  */
-export const VERBOSE_FIELDS = '^goog|.Timestamp$|Squared|^totalA|SamplesD|equestsS|^re(questsR|sponsesS)'
+export const VERBOSE_FIELDS =
+  '^goog|.Timestamp$|Squared|^total(A|Pr|Pac|D|E|InterF)|SamplesD|equestsS|^re(questsR|sponsesS)|^jitterBuffer[MT]|^frames(Rec|Ass)|^r(oundTripTime|eportsSent)$'
 
 export interface AckFrame {
   t: 'ack'

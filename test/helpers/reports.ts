@@ -12,10 +12,8 @@ export function loadFixture(side: 'sender' | 'receiver'): Stat[] {
   return JSON.parse(readFileSync(`${FIXTURES}${side}-report.json`, 'utf8')) as Stat[]
 }
 
-/** Wraps stats objects so they iterate like an RTCStatsReport. */
-export const asReport = (stats: Stat[]): { forEach(cb: (s: Stat) => void): void } => ({
-  forEach: (cb) => stats.forEach(cb),
-})
+/** Stats objects as an RTCStatsReport holds them: a map by id (forEach and iteration give id and object). */
+export const asReport = (stats: Stat[]): Map<string, Stat> => new Map(stats.map((s) => [s.id, s]))
 
 export interface Rates {
   /** Media bytes per second added to bytesSent / bytesReceived of video streams. */

@@ -3,17 +3,16 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { normalizeReport } from '../../core/delta.ts'
-import type { ReportLike, StatsState } from '../../core/delta.ts'
+import type { KeyedReport, ReportLike, StatsState } from '../../core/delta.ts'
 
 export type Stat = { id: string; timestamp?: number; [k: string]: unknown }
 
 const SHARED = '/work/shared/fixtures/libwebrtc'
 const RECORDED = fileURLToPath(new URL('../fixtures/recorded/', import.meta.url))
 
-/** Wraps an array of stats objects as an RTCStatsReport-like value. */
-export const asReport = (stats: readonly Stat[]): ReportLike => ({
-  forEach: (cb) => stats.forEach((s) => cb(s)),
-})
+/** An array of stats objects as an RTCStatsReport holds them: a map by id. */
+export const asReport = (stats: readonly Stat[]): ReportLike & KeyedReport =>
+  new Map(stats.map((s) => [s.id, s]))
 
 /** The report's timestamp as the SDK takes it: the first object's. */
 export const reportTs = (stats: readonly Stat[]): number => stats[0]?.timestamp ?? 0
