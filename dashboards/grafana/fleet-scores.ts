@@ -161,7 +161,7 @@ export function analyzerSections(sessionLink: (field: string) => string): Sectio
             ${latestFinal('scores', `${PEER_KEY} AS peer_key, ended_at, overall`, 'app_id, session_id, peer_id', 'ended_at', "peer_id != ''")} AS s
             INNER JOIN (
               -- Only peers that can have ended in the range: a session is scored within a day of its start.
-              -- Joined on the key's hash, as deduplicated: a join on its three strings cost ~2× (RESULTS).
+              -- Joined on the key's hash: on its three strings the join cost 2× (bench/RESULTS.md).
               SELECT ${PEER_KEY} AS peer_key, any(os) AS os FROM peers
               WHERE ${APPS} AND connected_at >= $__fromTime - INTERVAL 1 DAY AND connected_at <= $__toTime
               GROUP BY peer_key
