@@ -6,6 +6,9 @@
 // session, so FINAL read all 400 days for a one-day panel (issue 16). Each panel instead reads the
 // range through the (app, time) projection of store/migrations/010_score_time_projections.sql and keeps
 // the latest scoring of each key (`ORDER BY scored_at DESC LIMIT 1 BY key`), which is what FINAL keeps.
+// The key is deduplicated by a 64-bit hash of its columns: LIMIT BY over the five strings of a stream's
+// key cost ~3× the CPU (bench/RESULTS.md, "Fleet dashboards"). Two keys of a range sharing a hash (odds
+// about n²/2⁶⁵: below 1e-7 for 90 days of streams) would leave one of them out.
 import type { Builder } from '@grafana/grafana-foundation-sdk/cog'
 import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard'
 import { POOR_SCORE } from '../../analyzer/score.ts'
@@ -21,7 +24,7 @@ function latestFinal(table: string, columns: string, key: string, time: string, 
               SELECT ${columns} FROM ${table}
               WHERE final = 1 AND $__timeFilter(${time}) AND ${APPS}${where ? ` AND ${where}` : ''}
               ORDER BY scored_at DESC
-              LIMIT 1 BY ${key}
+              LIMIT 1 BY cityHash64(${key})
             )`
 }
 /** Final session-level scores of the selected apps that ended in the time range. */
@@ -40,6 +43,8 @@ const FINAL_PEERS = latestFinal(
   'ended_at',
   "peer_id != ''",
 )
+
+const PEER_KEY = 'cityHash64(app_id, session_id, peer_id)'
 
 const SCORE_THRESHOLDS: [string, ...Array<[number, string]>] = ['red', [POOR_SCORE, 'orange'], [8, 'green']]
 
@@ -153,13 +158,14 @@ export function analyzerSections(sessionLink: (field: string) => string): Sectio
           'Score by OS',
           sql(`
             SELECT $__timeInterval(ended_at) AS time, os, avg(overall) AS score
-            ${FINAL_PEERS} AS s
+            ${latestFinal('scores', `${PEER_KEY} AS peer_key, ended_at, overall`, 'app_id, session_id, peer_id', 'ended_at', "peer_id != ''")} AS s
             INNER JOIN (
               -- Only peers that can have ended in the range: a session is scored within a day of its start.
-              SELECT app_id, session_id, peer_id, any(os) AS os FROM peers
+              -- Joined on the key's hash: on its three strings the join cost 2× (bench/RESULTS.md).
+              SELECT ${PEER_KEY} AS peer_key, any(os) AS os FROM peers
               WHERE ${APPS} AND connected_at >= $__fromTime - INTERVAL 1 DAY AND connected_at <= $__toTime
-              GROUP BY app_id, session_id, peer_id
-            ) AS p USING (app_id, session_id, peer_id)
+              GROUP BY peer_key
+            ) AS p USING (peer_key)
             GROUP BY time, os
             ORDER BY time`).timeSeries(),
           { unit: 'none', min: 0, max: 10 },

@@ -12,14 +12,16 @@ import { clickhouseDatasourceVariable, clickhouseVariable, inVariable, sql } fro
 import { stat, table, timeSeries, withSections } from './panels.ts'
 import { SESSION_UID } from './session.ts'
 import { analyzerSections } from './fleet-scores.ts'
+import { POINT, ROLLUP_NOTE, SERIES_NOTE, rollupRows, rollupSeriesRows } from './rollups.ts'
 
 export const FLEET_UID = 'rtcpulse-fleet'
 
 const APPS = inVariable('app_id', 'app')
 
-// The slow fleet panels read the per-minute rollups (store/migrations/009_fleet_rollups.sql), fed at
-// ingest with the peer's browser and OS, instead of every per-second row joined to `peers`: a week is
-// ~10,000× fewer rows. Their time series have one-minute resolution (the panels' minimum interval).
+// The network panels read the rollups (per minute, 009_fleet_rollups.sql, and per hour,
+// 014_fleet_hours.sql; rollups.ts says how), fed at ingest with the peer's browser and OS, instead of
+// every per-second row joined to `peers`. Their time series have one-minute resolution at best (the
+// panels' minimum interval), one hour over ranges longer than a day.
 const ROLLUP_INTERVAL = '1m'
 const APPROX = 'Distinct counts are approximate (uniq, within ~2%).'
 
@@ -76,18 +78,24 @@ export function fleetDashboard(): Dashboard {
         ),
         stat(
           'Media stream time',
-          sql(`SELECT sum(stream_ms) / 1000 AS seconds FROM stream_minutes
-               WHERE $__timeFilter(minute) AND ${APPS}`),
-          { unit: 's', width: 6, description: 'Stream-seconds stored: one per RTP stream per second.' },
+          sql(`
+            SELECT sum(stream_ms) / 1000 AS seconds
+            FROM ${rollupRows('stream', 'stream_ms')}`),
+          {
+            unit: 's',
+            width: 6,
+            description: `Stream-seconds stored: one per RTP stream per second. ${ROLLUP_NOTE}`,
+          },
         ),
         stat(
           'Relayed connections',
-          sql(`SELECT uniqMergeIf(connections, relay = 1) / nullIf(uniqMerge(connections), 0) AS relayed
-               FROM transport_minutes WHERE $__timeFilter(minute) AND ${APPS}`),
+          sql(`
+            SELECT uniqMergeIf(connections, relay = 1) / nullIf(uniqMerge(connections), 0) AS relayed
+            FROM ${rollupRows('transport', 'relay, connections')}`),
           {
             unit: 'percentunit',
             width: 6,
-            description: `Share of peer connections that used a TURN relay at some point. ${APPROX}`,
+            description: `Share of peer connections that used a TURN relay at some point. ${APPROX} ${ROLLUP_NOTE}`,
           },
         ),
         timeSeries(
@@ -103,16 +111,15 @@ export function fleetDashboard(): Dashboard {
         timeSeries(
           'Active peer connections',
           sql(`
-            SELECT $__timeInterval(minute) AS time, app_id AS app, uniqMerge(connections) AS connections
-            FROM transport_minutes
-            WHERE $__timeFilter(minute) AND ${APPS}
+            SELECT ${POINT} AS time, app_id AS app, uniqMerge(connections) AS connections
+            FROM ${rollupSeriesRows('transport', 'app_id, connections')}
             GROUP BY time, app
             ORDER BY time`).timeSeries(),
           {
             unit: 'none',
             min: 0,
             stacked: true,
-            description: `Peer connections with stats in each interval. ${APPROX}`,
+            description: `Peer connections with stats in each interval. ${APPROX} ${SERIES_NOTE}`,
           },
         )
           .displayName('${__field.labels.app}')
@@ -125,28 +132,29 @@ export function fleetDashboard(): Dashboard {
         timeSeries(
           'Inbound loss by codec',
           sql(`
-            SELECT $__timeInterval(minute) AS time, codec, avgMerge(loss) AS loss
-            FROM stream_minutes
-            WHERE $__timeFilter(minute) AND ${APPS} AND direction = 'inbound' AND codec != ''
+            SELECT ${POINT} AS time, codec, avgMerge(loss) AS loss
+            FROM ${rollupSeriesRows('stream', 'codec, loss', "direction = 'inbound' AND codec != ''")}
             GROUP BY time, codec
             ORDER BY time`).timeSeries(),
-          { unit: 'percentunit', min: 0 },
+          {
+            unit: 'percentunit',
+            min: 0,
+            description: `Mean per-second loss of inbound streams. ${SERIES_NOTE}`,
+          },
         )
           .displayName('${__field.labels.codec}')
           .interval(ROLLUP_INTERVAL),
         timeSeries(
           'RTT p95 by browser',
           sql(`
-            SELECT $__timeInterval(minute) AS time, browser,
-                   quantilesBFloat16Merge(0.5, 0.95)(rtt)[2] AS rtt
-            FROM transport_minutes
-            WHERE $__timeFilter(minute) AND ${APPS}
+            SELECT ${POINT} AS time, browser, quantilesBFloat16Merge(0.5, 0.95)(rtt)[2] AS rtt
+            FROM ${rollupSeriesRows('transport', 'browser, rtt')}
             GROUP BY time, browser
             ORDER BY time`).timeSeries(),
           {
             unit: 'ms',
             min: 0,
-            description: 'Candidate-pair RTT, p95 (estimate from a bfloat16 histogram, within ~1%).',
+            description: `Candidate-pair RTT, p95 (estimate from a bfloat16 histogram, within ~1%). ${SERIES_NOTE}`,
           },
         )
           .displayName('${__field.labels.browser}')
@@ -154,24 +162,22 @@ export function fleetDashboard(): Dashboard {
         timeSeries(
           'Frozen video share by OS',
           sql(`
-            SELECT $__timeInterval(minute) AS time, os, avgMerge(frozen) AS frozen
-            FROM stream_minutes
-            WHERE $__timeFilter(minute) AND ${APPS} AND direction = 'inbound' AND kind = 'video'
+            SELECT ${POINT} AS time, os, avgMerge(frozen) AS frozen
+            FROM ${rollupSeriesRows('stream', 'os, frozen', "direction = 'inbound' AND kind = 'video'")}
             GROUP BY time, os
             ORDER BY time`).timeSeries(),
-          { unit: 'percentunit', min: 0 },
+          { unit: 'percentunit', min: 0, description: `Mean frozen share of received video. ${SERIES_NOTE}` },
         )
           .displayName('${__field.labels.os}')
           .interval(ROLLUP_INTERVAL),
         timeSeries(
           'Sent video bitrate by app',
           sql(`
-            SELECT $__timeInterval(minute) AS time, app_id AS app, avgMerge(bitrate) AS bitrate
-            FROM stream_minutes
-            WHERE $__timeFilter(minute) AND ${APPS} AND direction = 'outbound' AND kind = 'video'
+            SELECT ${POINT} AS time, app_id AS app, avgMerge(bitrate) AS bitrate
+            FROM ${rollupSeriesRows('stream', 'app_id, bitrate', "direction = 'outbound' AND kind = 'video'")}
             GROUP BY time, app
             ORDER BY time`).timeSeries(),
-          { unit: 'bps', min: 0 },
+          { unit: 'bps', min: 0, description: `Mean per-second bitrate of sent video. ${SERIES_NOTE}` },
         )
           .displayName('${__field.labels.app}')
           .interval(ROLLUP_INTERVAL),
@@ -185,16 +191,14 @@ export function fleetDashboard(): Dashboard {
                      round(avgMergeIf(loss, direction = 'inbound') * 100, 3) AS inbound_loss_pct,
                      round(avgMergeIf(frozen, direction = 'inbound' AND kind = 'video') * 100, 3) AS frozen_pct,
                      round(avgMergeIf(fps, direction = 'inbound' AND kind = 'video'), 1) AS received_fps
-              FROM stream_minutes
-              WHERE $__timeFilter(minute) AND ${APPS}
+              FROM ${rollupRows('stream', 'browser, os, direction, kind, loss, frozen, fps')}
               GROUP BY browser, os
             ) AS m
             -- RTT from the connections' rollup: a quarter of the rows of stream_minutes, whose quantile
             -- states took most of this panel's time over a week (bench/RESULTS.md, "Fleet dashboards").
             LEFT JOIN (
               SELECT browser, os, round(quantilesBFloat16Merge(0.5, 0.95)(rtt)[1], 1) AS rtt_p50_ms
-              FROM transport_minutes
-              WHERE $__timeFilter(minute) AND ${APPS}
+              FROM ${rollupRows('transport', 'browser, os, rtt')}
               GROUP BY browser, os
             ) AS r USING (browser, os)
             -- Sessions from the hellos: merging a week of per-minute uniq states took most of this
@@ -211,7 +215,7 @@ export function fleetDashboard(): Dashboard {
             height: 8,
             description:
               'Per browser and OS of the peer that sent the stats; sessions are those that started in the range. ' +
-              `RTT is the candidate pair's; its median is estimated from a bfloat16 histogram (within ~1%). ${APPROX}`,
+              `RTT is the candidate pair's; its median is estimated from a bfloat16 histogram (within ~1%). ${APPROX} ${ROLLUP_NOTE}`,
           },
         ),
         table(
@@ -221,6 +225,15 @@ export function fleetDashboard(): Dashboard {
                    min(connected_at) AS started, groupUniqArray(browser) AS browsers
             FROM peers
             WHERE $__timeFilter(connected_at) AND ${APPS}
+              -- The 100 latest, found first on the key alone: building each session's peer and browser
+              -- sets for every session of a week was most of this panel's time (bench/RESULTS.md).
+              AND (app_id, session_id) IN (
+                SELECT app_id, session_id FROM peers
+                WHERE $__timeFilter(connected_at) AND ${APPS}
+                GROUP BY app_id, session_id
+                ORDER BY min(connected_at) DESC
+                LIMIT 100
+              )
             GROUP BY app, session
             ORDER BY started DESC
             LIMIT 100`),

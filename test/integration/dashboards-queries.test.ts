@@ -90,18 +90,20 @@ afterAll(async () => {
   await c?.stop()
 })
 
-function context(vars: ExpandContext['vars']): ExpandContext {
+/** The range from an hour before the call to now, or the last `rangeMs`. */
+function context(vars: ExpandContext['vars'], rangeMs?: number): ExpandContext {
   const to = new Date(Date.now() + 60_000)
-  const from = new Date(call.startMs - 3_600_000)
+  const from = new Date(rangeMs ? to.getTime() - rangeMs : call.startMs - 3_600_000)
   return { from, to, intervalMs: grafanaInterval(to.getTime() - from.getTime()), vars }
 }
 
 // Each dashboard runs once with its multi-value variables on All and once with values picked, so both
 // branches of $__conditionalAll execute (both peers: a sender-only or receiver-only pick would leave
-// the other direction's panels legitimately empty).
+// the other direction's panels legitimately empty). The fleet also runs over a week, where its time
+// series read the hourly rollups (dashboards/grafana/rollups.ts).
 const VARIANTS: Record<
   (typeof DASHBOARDS)[number],
-  Array<{ label: string; vars: () => ExpandContext['vars'] }>
+  Array<{ label: string; vars: () => ExpandContext['vars']; rangeMs?: number }>
 > = {
   'rtcpulse-session': [
     { label: 'all peers', vars: () => ({ app: call.app, session: call.session, peer: [ALL] }) },
@@ -110,6 +112,7 @@ const VARIANTS: Record<
   'rtcpulse-fleet': [
     { label: 'all apps', vars: () => ({ app: [ALL] }) },
     { label: 'one app', vars: () => ({ app: [call.app] }) },
+    { label: 'all apps, 7 days', vars: () => ({ app: [ALL] }), rangeMs: 7 * 86_400_000 },
   ],
 }
 
@@ -129,7 +132,7 @@ describe('Grafana ClickHouse queries', () => {
       describe(`${dashboard} (${variant.label})`, () => {
         for (const q of queries) {
           it(`${q.name} executes and returns rows`, async () => {
-            const ctx = context(variant.vars())
+            const ctx = context(variant.vars(), variant.rangeMs)
             const sql = expandQuery(q.sql, ctx, { app: ['demo', 'other'], peer: [...call.peers] })
             const rows = await c.store.query(sql).catch((err: unknown) => {
               throw new Error(`${q.name} failed: ${(err as Error).message}\n--- SQL ---\n${sql}`)

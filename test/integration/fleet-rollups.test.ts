@@ -3,7 +3,8 @@
 // row stored twice. This file guards that they never get one (invariant 1 for aggregates): a frame
 // resent after a reconnect is not inserted again, and a batch write the collector retries after it
 // reached the store is dropped by its deduplication token. Either way the rollup must equal the deduped
-// per-second table. It also guards that browser, OS and SDK from the hello land on the per-second rows.
+// per-second table, and so must the hourly rollups chained on the per-minute ones
+// (014_fleet_hours.sql). It also guards that browser, OS and SDK from the hello land on the per-second rows.
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createIngest } from '../../collector/ingest.ts'
@@ -22,11 +23,11 @@ import { connect, helloFor, keyframeAt, statsFrames } from '../helpers/stream-cl
 const FIREFOX = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14.6; rv:133.0) Gecko/20100101 Firefox/133.0'
 const isWelcome = (f: ServerFrame): f is WelcomeFrame => f.t === 'welcome'
 
-/** Stream-milliseconds of `session`: in the deduped per-second table, in all its rows, in the rollup. */
+/** Stream-milliseconds of `session`: in the deduped per-second table, in all its rows, in the rollups. */
 async function totals(
   store: Store,
   session: string,
-): Promise<{ final: number; raw: number; rollup: number }> {
+): Promise<{ final: number; raw: number; rollup: number; hours: number }> {
   const one = async (sql: string): Promise<number> =>
     Number((await store.query<{ n: number }>(sql, { s: session }))[0]?.n ?? -1)
   return {
@@ -35,6 +36,10 @@ async function totals(
     // The rollup has no session column; each test's app is its own.
     rollup: await one(
       `SELECT sum(stream_ms) AS n FROM stream_minutes
+       WHERE app_id = (SELECT any(app_id) FROM stream_seconds WHERE session_id = {s:String})`,
+    ),
+    hours: await one(
+      `SELECT sum(stream_ms) AS n FROM stream_hours
        WHERE app_id = (SELECT any(app_id) FROM stream_seconds WHERE session_id = {s:String})`,
     ),
   }
@@ -84,6 +89,7 @@ describe('fleet rollups through the collector', () => {
     await new Promise((r) => setTimeout(r, 200))
     const before = await totals(c.store, session)
     expect(before.rollup).toBe(before.final)
+    expect(before.hours).toBe(before.final)
 
     // A naive client resends everything from seq 1 (the SDK resends what it has not seen acked), then
     // goes on with new frames.
@@ -99,6 +105,7 @@ describe('fleet rollups through the collector', () => {
     const after = await totals(c.store, session)
     expect(after.raw).toBe(after.final) // nothing inserted twice
     expect(after.rollup).toBe(after.final)
+    expect(after.hours).toBe(after.final)
     expect(after.final).toBeGreaterThan(before.final)
   })
 })
@@ -170,5 +177,6 @@ describe('fleet rollups under a retried write', () => {
     expect(t.final).toBe(30_000)
     expect(t.raw).toBe(30_000) // the retry was dropped by its token…
     expect(t.rollup).toBe(30_000) // …and so was the block the view derived from it
+    expect(t.hours).toBe(30_000) // …and the one the chained view derived from that
   })
 })
