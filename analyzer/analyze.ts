@@ -3,7 +3,7 @@
 // and the offline CLI.
 import type { Store } from '../store/index.ts'
 import type { Aggregates } from './aggregates.ts'
-import { LOW_CODEC_RATE_BPS, needsSeries, toAggregates } from './aggregates.ts'
+import { LOW_CODEC_RATE_BPS, toAggregates } from './aggregates.ts'
 import { detectIssues } from './issues.ts'
 import type { Issue, StateEvent, StreamSecond, StreamSeries, TransportSeries } from './issues.ts'
 import { buildLegs, combineLegs, legFlowed, scoreLeg } from './legs.ts'
@@ -20,7 +20,7 @@ import {
   transportSeries,
   toSecond,
 } from './queries.ts'
-import type { PeerRow, Scope, StreamAggregateRow, TransportAggregateRow } from './queries.ts'
+import type { PeerRow, Scope, TransportAggregateRow } from './queries.ts'
 import { SCORE_VERSION } from './score.ts'
 import type { Penalties } from './score.ts'
 
@@ -156,16 +156,8 @@ async function fetchBatch(store: Store, app: string, sessions: string[], opts: A
     opts.range ? sessionBounds(store, app, sessions) : Promise.resolve([]),
   ])
 
-  // Only series that can hold an issue cross into JS; inbound silence needs every inbound stream of its pc.
-  const wantedSet = new Set<StreamAggregateRow>(aggs.filter(needsSeries))
-  const silentPcs = new Set(
-    aggs
-      .filter((r) => r.direction === 'inbound' && r.p_silent === 1 && wantedSet.has(r))
-      .map((r) => key(r.session_id, r.peer_id, r.pc_id)),
-  )
-  for (const o of aggs)
-    if (o.direction === 'inbound' && silentPcs.has(key(o.session_id, o.peer_id, o.pc_id))) wantedSet.add(o)
-  const wanted = [...wantedSet]
+  // Only series that can hold an issue cross into JS (the query decides which: queries.ts NEEDS_SERIES).
+  const wanted = aggs.filter((r) => r.series_wanted)
   const wantedPcs = trs.filter((t) => t.p_rtt === 1 || t.relay_seconds > 0)
   // The detectors read the flagged seconds the aggregate query already returned; only audio at a very
   // low codec rate (whose MOS can drop with no flagged second) has all its seconds read.
