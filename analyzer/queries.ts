@@ -179,13 +179,10 @@ const NEEDS_SERIES = `(p_loss OR p_rtt
 const STEADY = `arrayFilter(g -> g.1 >= ${STEADY_MIN_S} AND g.2 > 0, seg_stats)`
 const STEADY_N = `arraySum(g -> g.1, ${STEADY})`
 const streamAggregatesSql = (from: string): string => `
-SELECT * EXCEPT (seg_starts, seg_ends, seg_stats, target_max, needs_series, flagged_any),
-  -- Silence on an inbound stream (no_inbound_media) is judged against every inbound stream of its pc.
-  needs_series OR (direction = 'inbound'
-    AND max(direction = 'inbound' AND p_silent = 1) OVER (PARTITION BY session_id, peer_id, pc_id)) AS series_wanted,
+SELECT * EXCEPT (seg_starts, seg_ends, seg_stats, target_max, flagged_any),
   -- Only the streams the detectors read return their flagged seconds: the rest were most of the
   -- query's JSON (bench/RESULTS.md, "Analyzer", round 3).
-  if(series_wanted, flagged_any, []) AS flagged,
+  if(needs_series, flagged_any, []) AS flagged,
   if(${STEADY_N} >= ${STEADY_MIN_S},
     sqrt(arraySum(g -> greatest(0, g.3 - g.2 * g.2 / g.1) / pow(g.2 / g.1, 2), ${STEADY}) / ${STEADY_N}), NULL) AS bitrate_cv,
   if(${STEADY_N} >= ${STEADY_MIN_S},
@@ -394,11 +391,11 @@ export interface StreamAggregateRow {
   p_mos_risk: number
   p_silent: number
   n_freeze: number
-  /** 1 when a detector can fire on this stream (NEEDS_SERIES), or it is inbound beside a silent one. */
-  series_wanted: number
+  /** 1 when a detector can fire on this stream (NEEDS_SERIES). */
+  needs_series: number
   /**
    * The seconds where some detector condition holds (usually a handful), as SECOND_TUPLE tuples, for
-   * the streams in `series_wanted` only (empty for the rest); turned into rows by toSecond.
+   * the streams in `needs_series` only (empty for the rest); turned into rows by toSecond.
    */
   flagged: unknown[][]
 }
