@@ -1,7 +1,7 @@
 // Per-stream aggregates as the API, the CLI and the stored `stream_scores` rows present them (DESIGN.md
 // "Metrics and scores"), from the rows queries.ts computes in SQL. Pure.
 import type { StreamAggregateRow } from './queries.ts'
-import { LOW_CODEC_RATE_BPS, PERSIST_HITS, STORM_KEYFRAMES } from './thresholds.ts'
+import { LOW_CODEC_RATE_BPS } from './thresholds.ts'
 
 /** What the API and the CLI show for one stream: DESIGN.md's per-stream aggregates, rounded. */
 export interface Aggregates {
@@ -109,18 +109,3 @@ export function toAggregates(r: StreamAggregateRow): Aggregates {
 }
 
 export { LOW_CODEC_RATE_BPS }
-
-/** Which streams' per-second series the detectors need (a superset of every detector's trigger). */
-export function needsSeries(r: StreamAggregateRow): boolean {
-  if (r.p_loss || r.p_rtt) return true
-  if (
-    r.kind === 'audio' &&
-    (r.p_jitter || r.p_mos_risk || (r.codec_rate_bps !== null && r.codec_rate_bps < LOW_CODEC_RATE_BPS))
-  ) {
-    return true
-  }
-  if (r.kind === 'video' && r.direction === 'inbound' && (r.n_freeze > 0 || r.stalled_s > 0)) return true
-  if (r.kind === 'video' && r.direction === 'outbound' && r.limited_seconds >= PERSIST_HITS) return true
-  if (r.kind === 'video' && r.keyframes >= STORM_KEYFRAMES) return true
-  return r.direction === 'inbound' && r.p_silent === 1
-}

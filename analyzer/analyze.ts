@@ -3,7 +3,7 @@
 // and the offline CLI.
 import type { Store } from '../store/index.ts'
 import type { Aggregates } from './aggregates.ts'
-import { LOW_CODEC_RATE_BPS, needsSeries, toAggregates } from './aggregates.ts'
+import { LOW_CODEC_RATE_BPS, toAggregates } from './aggregates.ts'
 import { detectIssues } from './issues.ts'
 import type { Issue, StateEvent, StreamSecond, StreamSeries, TransportSeries } from './issues.ts'
 import { buildLegs, combineLegs, legFlowed, scoreLeg } from './legs.ts'
@@ -20,7 +20,7 @@ import {
   transportSeries,
   toSecond,
 } from './queries.ts'
-import type { PeerRow, Scope, StreamAggregateRow, TransportAggregateRow } from './queries.ts'
+import type { PeerRow, Scope, TransportAggregateRow } from './queries.ts'
 import { SCORE_VERSION } from './score.ts'
 import type { Penalties } from './score.ts'
 
@@ -156,26 +156,35 @@ async function fetchBatch(store: Store, app: string, sessions: string[], opts: A
     opts.range ? sessionBounds(store, app, sessions) : Promise.resolve([]),
   ])
 
-  // Only series that can hold an issue cross into JS; inbound silence needs every inbound stream of its pc.
-  const wantedSet = new Set<StreamAggregateRow>(aggs.filter(needsSeries))
+  // Only series that can hold an issue cross into JS (the query decides which: queries.ts NEEDS_SERIES);
+  // inbound silence needs every inbound stream of its pc.
+  const wanted = aggs.filter((r) => r.needs_series)
   const silentPcs = new Set(
-    aggs
-      .filter((r) => r.direction === 'inbound' && r.p_silent === 1 && wantedSet.has(r))
+    wanted
+      .filter((r) => r.direction === 'inbound' && r.p_silent === 1)
       .map((r) => key(r.session_id, r.peer_id, r.pc_id)),
   )
-  for (const o of aggs)
-    if (o.direction === 'inbound' && silentPcs.has(key(o.session_id, o.peer_id, o.pc_id))) wantedSet.add(o)
-  const wanted = [...wantedSet]
-  const wantedPcs = trs.filter((t) => t.p_rtt === 1 || t.relay_seconds > 0)
-  // The detectors read the flagged seconds the aggregate query already returned; only audio at a very
-  // low codec rate (whose MOS can drop with no flagged second) has all its seconds read.
-  const lowRate = wanted.filter(
-    (w) => w.kind === 'audio' && w.codec_rate_bps !== null && w.codec_rate_bps < LOW_CODEC_RATE_BPS,
+  // Their siblings came without flagged seconds: all their seconds are read (a window function marking
+  // them in the query cost a one-session analysis ~50 ms; bench/RESULTS.md, "Analyzer", round 3).
+  const silentSiblings = aggs.filter(
+    (o) =>
+      !o.needs_series && o.direction === 'inbound' && silentPcs.has(key(o.session_id, o.peer_id, o.pc_id)),
   )
+  wanted.push(...silentSiblings)
+  const wantedPcs = trs.filter((t) => t.p_rtt === 1 || t.relay_seconds > 0)
+  // The detectors read the flagged seconds the aggregate query already returned; audio at a very low
+  // codec rate (whose MOS can drop with no flagged second) and the silent pcs' siblings have all their
+  // seconds read.
+  const whole = [
+    ...wanted.filter(
+      (w) => w.kind === 'audio' && w.codec_rate_bps !== null && w.codec_rate_bps < LOW_CODEC_RATE_BPS,
+    ),
+    ...silentSiblings,
+  ]
   const [full, tseries] = await Promise.all([
-    lowRate.length
-      ? detectorSeries(store, { ...scope, sessions: [...new Set(lowRate.map((w) => w.session_id))] }, [
-          ...new Set(lowRate.map((w) => w.stream_id)),
+    whole.length
+      ? detectorSeries(store, { ...scope, sessions: [...new Set(whole.map((w) => w.session_id))] }, [
+          ...new Set(whole.map((w) => w.stream_id)),
         ])
       : Promise.resolve([]),
     wantedPcs.length
@@ -187,23 +196,23 @@ async function fetchBatch(store: Store, app: string, sessions: string[], opts: A
         )
       : Promise.resolve([]),
   ])
-  return { aggs, trs, events, peers, bounds, wanted, wantedPcs, lowRate, full, tseries }
+  return { aggs, trs, events, peers, bounds, wanted, wantedPcs, whole, full, tseries }
 }
 
 /** Scores one fetched batch. Pure. */
 function scoreBatch(
   app: string,
   sessions: readonly string[],
-  { aggs, trs, events, peers, bounds, wanted, wantedPcs, lowRate, full, tseries }: Fetched,
+  { aggs, trs, events, peers, bounds, wanted, wantedPcs, whole, full, tseries }: Fetched,
   opts: AnalyzeSessionsOptions,
 ): SessionAnalysis[] {
   const seriesBy = new Map<string, StreamSecond[]>()
   for (const w of wanted)
     seriesBy.set(key(w.session_id, w.peer_id, w.pc_id, w.stream_id), w.flagged.map(toSecond))
-  const lowKeys = new Set(lowRate.map((w) => key(w.session_id, w.peer_id, w.pc_id, w.stream_id)))
+  const wholeKeys = new Set(whole.map((w) => key(w.session_id, w.peer_id, w.pc_id, w.stream_id)))
   for (const f of full) {
     const k = key(f.session_id, f.peer_id, f.pc_id, f.stream_id)
-    if (lowKeys.has(k)) seriesBy.set(k, f.rows)
+    if (wholeKeys.has(k)) seriesBy.set(k, f.rows)
   }
   const wantedPcKeys = new Set(wantedPcs.map((t) => key(t.session_id, t.peer_id, t.pc_id)))
   const tseriesBy = new Map<string, TransportSeries>()

@@ -20,6 +20,7 @@ import {
   PERSIST_SECONDS,
   STORM_KEYFRAMES,
   LIMIT_LOSS,
+  LOW_CODEC_RATE_BPS,
   LIMIT_RTT_GROWTH_MS,
   LIMIT_RESTART_MS,
   LIMIT_STARTUP_MS,
@@ -159,6 +160,15 @@ const LIMITED = `(${LIM.t} >= start_ms + ${LIMIT_STARTUP_MS}
 const VOICED = `(active = 1 AND bitrate_bps >= ${SILENT_AUDIO_BPS}
   AND ifNull(stream_seconds.audio_level, 1) >= ${SILENT_AUDIO_LEVEL})`
 
+// Which streams' seconds the detectors need: a superset of every detector's trigger (an issue of a
+// stream outside it could not be found; analyzer-prefilter.test.ts holds the detectors to that).
+const NEEDS_SERIES = `(p_loss OR p_rtt
+    OR (kind = 'audio' AND (p_jitter OR p_mos_risk OR ifNull(codec_rate_bps, ${LOW_CODEC_RATE_BPS}) < ${LOW_CODEC_RATE_BPS}))
+    OR (kind = 'video' AND direction = 'inbound' AND (n_freeze > 0 OR stalled_s > 0))
+    OR (kind = 'video' AND direction = 'outbound' AND limited_seconds >= ${PERSIST_HITS})
+    OR (kind = 'video' AND keyframes >= ${STORM_KEYFRAMES})
+    OR (direction = 'inbound' AND p_silent = 1))`
+
 /**
  * Per-stream aggregates (DESIGN.md "Metrics and scores"). The inner query collects, per stream, the
  * aggregates plus small arrays needing a second pass: the ordered active bitrates and frame heights
@@ -170,7 +180,10 @@ const VOICED = `(active = 1 AND bitrate_bps >= ${SILENT_AUDIO_BPS}
 const STEADY = `arrayFilter(g -> g.1 >= ${STEADY_MIN_S} AND g.2 > 0, seg_stats)`
 const STEADY_N = `arraySum(g -> g.1, ${STEADY})`
 const streamAggregatesSql = (from: string): string => `
-SELECT * EXCEPT (seg_starts, seg_ends, seg_stats, target_max),
+SELECT * EXCEPT (seg_starts, seg_ends, seg_stats, target_max, flagged_any),
+  -- Only the streams the detectors read return their flagged seconds: the rest were most of the
+  -- query's JSON (bench/RESULTS.md, "Analyzer", round 3).
+  if(needs_series, flagged_any, []) AS flagged,
   if(${STEADY_N} >= ${STEADY_MIN_S},
     sqrt(arraySum(g -> greatest(0, g.3 - g.2 * g.2 / g.1) / pow(g.2 / g.1, 2), ${STEADY}) / ${STEADY_N}), NULL) AS bitrate_cv,
   if(${STEADY_N} >= ${STEADY_MIN_S},
@@ -221,11 +234,12 @@ SELECT
   ${persists('f_rtt')} AS p_rtt, ${persists('f_jitter')} AS p_jitter, ${persists('f_loss')} AS p_loss,
   ${persists('f_mos')} AS p_mos_risk, ${persists('arrayMap(x -> x.1, inactive)', NO_MEDIA_S, NO_MEDIA_S)} AS p_silent,
   arrayCount(x -> x.1 <= end_ms - ${TEARDOWN_MS} AND (x.3 > 0 OR x.4 > 0), fr) + toUInt64(stalled_s > 0) AS n_freeze,
+  ${NEEDS_SERIES} AS needs_series,
   -- Outbound video where neither limitation (< ${PERSIST_HITS} costly seconds) nor a key-frame storm (< ${STORM_KEYFRAMES} key frames)
   -- can fire: only the loss detector runs, on lossy seconds; its other seconds would only be gaps.
   if(direction = 'outbound' AND kind = 'video' AND limited_seconds < ${PERSIST_HITS} AND keyframes < ${STORM_KEYFRAMES},
     arrayFilter(x -> ifNull(x.${DETECTOR_FIELDS.indexOf('loss_ratio') + 2}, 0) > ${LOSS}, flagged_all),
-    flagged_all) AS flagged
+    flagged_all) AS flagged_any
 FROM
 (
   SELECT
@@ -299,9 +313,15 @@ FROM
   GROUP BY session_id, peer_id, pc_id, stream_id
 ))
 ORDER BY session_id, peer_id, pc_id, stream_id`
+// ClickHouse compiles a query's sum/avg/min/max(-If) aggregates to machine code only once the same set
+// has run min_count_to_compile_aggregate_expression times (default 3): the first three batches of
+// every analyzer process ran interpreted. Compiled from the first: ~15% less CPU for the stream query
+// (https://clickhouse.com/docs/operations/settings/settings#compile_aggregate_expressions;
+// bench/RESULTS.md, "Analyzer", round 3).
+const COMPILED = '\nSETTINGS min_count_to_compile_aggregate_expression = 0'
 const STREAM_AGGREGATES = {
-  fast: streamAggregatesSql('stream_seconds'),
-  exact: streamAggregatesSql('stream_seconds FINAL'),
+  fast: streamAggregatesSql('stream_seconds') + COMPILED,
+  exact: streamAggregatesSql('stream_seconds FINAL') + COMPILED,
 }
 
 export interface StreamAggregateRow {
@@ -372,9 +392,11 @@ export interface StreamAggregateRow {
   p_mos_risk: number
   p_silent: number
   n_freeze: number
+  /** 1 when a detector can fire on this stream (NEEDS_SERIES). */
+  needs_series: number
   /**
-   * The seconds where some detector condition holds (usually a handful), as SECOND_TUPLE tuples: only
-   * the streams the detectors look at are turned into rows (toSecond).
+   * The seconds where some detector condition holds (usually a handful), as SECOND_TUPLE tuples, for
+   * the streams in `needs_series` only (empty for the rest); turned into rows by toSecond.
    */
   flagged: unknown[][]
 }
@@ -406,8 +428,8 @@ GROUP BY session_id, peer_id, pc_id
 ORDER BY session_id, peer_id, pc_id`
 const RESENT = ' count() - uniqExact(t.seq) AS resent,'
 const TRANSPORT_AGGREGATES = {
-  fast: transportAggregatesSql('transport_seconds AS t', RESENT),
-  exact: transportAggregatesSql('transport_seconds AS t FINAL', RESENT),
+  fast: transportAggregatesSql('transport_seconds AS t', RESENT) + COMPILED,
+  exact: transportAggregatesSql('transport_seconds AS t FINAL', RESENT) + COMPILED,
 }
 
 export interface TransportAggregateRow {

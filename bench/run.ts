@@ -322,7 +322,7 @@ async function runOne(name: Name, opts: Options): Promise<unknown> {
       else {
         log(
           `  scored ${a.sessions} ten-minute sessions (${a.generatedSessions} generated, the rest varied copies; ` +
-            `${a.streamSeconds} stream-seconds in ${a.parts} parts) in ${a.scoreSeconds} s, batches of ${a.batch}; ` +
+            `${a.streamSeconds} stream-seconds in ${a.parts} parts) in ${a.scoreSeconds} s (${a.scoreCpuSeconds} CPU s of this process), batches of ${a.batch}; ` +
             `storing the scores ${a.storeSeconds} s; waited ${a.settledMs.map((m) => `${m} ms`).join(' and ')} for background merges before scoring and before the detail timings`,
         )
         log(
