@@ -29,11 +29,12 @@ export function latestScored(table: ScoreTable, columns: string, where: string):
 /**
  * A key as two 64-bit hashes of two unrelated algorithms (CityHash, MurmurHash3) of its columns, for
  * LIMIT 1 BY: its set of seen keys then holds 16 fixed bytes a key instead of the strings themselves,
- * which halved the newest-row step over 30 days of scores (bench/RESULTS.md, "Hashed keys"). Two
+ * which halved the newest-row step over 30 days of scores (bench/RESULTS.md, "Hashed keys"). The fleet
+ * dashboards' score panels (dashboards/grafana/fleet-scores.ts) dedupe with it too. Two
  * distinct keys collide in both only by chance, ~n²/2¹²⁹ for n keys (below 10⁻²⁶ for a million): as
  * exact as the strings for any store.
  */
-const hashedKey = (columns: string): string => `cityHash64(${columns}), murmurHash3_64(${columns})`
+export const hashedKey = (columns: string): string => `cityHash64(${columns}), murmurHash3_64(${columns})`
 
 /** The per-second tables and events, and their ReplacingMergeTree keys (ORDER BY of 001_init.sql). */
 export const INSERTED_KEYS = {

@@ -6,11 +6,12 @@
 // session, so FINAL read all 400 days for a one-day panel (issue 16). Each panel instead reads the
 // range through the (app, time) projection of store/migrations/010_score_time_projections.sql and keeps
 // the latest scoring of each key (`ORDER BY scored_at DESC LIMIT 1 BY key`), which is what FINAL keeps.
-// The key is deduplicated by a 64-bit hash of its columns: LIMIT BY over the five strings of a stream's
-// key cost ~3× the CPU (bench/RESULTS.md, "Fleet dashboards"). Two keys of a range sharing a hash (odds
-// about n²/2⁶⁵: below 1e-7 for 90 days of streams) would leave one of them out.
+// The key is deduplicated by two 64-bit hashes of its columns (analyzer/latest.ts hashedKey, as the API
+// does): LIMIT BY over the five strings of a stream's key cost ~3× the CPU (bench/RESULTS.md, "Fleet
+// dashboards"), and two keys colliding in both hashes is as unlikely as any store needs.
 import type { Builder } from '@grafana/grafana-foundation-sdk/cog'
 import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard'
+import { hashedKey } from '../../analyzer/latest.ts'
 import { POOR_SCORE } from '../../analyzer/score.ts'
 import { inVariable, sql } from './clickhouse.ts'
 import { barChart, stat, table, timeSeries } from './panels.ts'
@@ -24,7 +25,7 @@ function latestFinal(table: string, columns: string, key: string, time: string, 
               SELECT ${columns} FROM ${table}
               WHERE final = 1 AND $__timeFilter(${time}) AND ${APPS}${where ? ` AND ${where}` : ''}
               ORDER BY scored_at DESC
-              LIMIT 1 BY cityHash64(${key})
+              LIMIT 1 BY ${hashedKey(key)}
             )`
 }
 /** Final session-level scores of the selected apps that ended in the time range. */
